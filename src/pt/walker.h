@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The page-table algorithms, written once over the format hooks of
+ * pt_internal.h and stamped out per format: a format's .c file includes its
+ * fmt/<name>.h, defines PT_OPS_NAME and includes this file, so every hook
+ * inlines into every walk.
+ *
+ * Each walk is a single pass over [iova, last] (inclusive, so the top of the
+ * address space is reachable): a recursive descent that visits each table
+ * once and each item once.  Items are read with atomic loads; items hardware
+ * may update concurrently are written only by compare-and-swap or atomic RMW.
+ */
+#ifndef PT_OPS_NAME
+#error "define PT_OPS_NAME and include a format header before walker.h"
+#endif
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "pt/pt_internal.h"
+
+/* ---- geometry ---------------------------------------------------------- */
+
+static inline unsigned int w_index(const struct idt_pt *pt, uint64_t iova, unsigned int level,
+				   unsigned int top_level)
+{
+	unsigned int bits = pt_index_bits(pt, level, top_level);
+
+	return (unsigned int)((iova >> pt_item_lg2(pt, level)) & ((1ull << bits) - 1));
+}
+
+/* First IOVA of the item at index in the table that contains table_iova. */
+static inline uint64_t w_item_start(const struct idt_pt *pt, uint64_t table_iova,
+				    unsigned int level, unsigned int top_level, unsigned int index)
+{
+	unsigned int item_lg2 = pt_item_lg2(pt, level);
+	unsigned int table_lg2 = item_lg2 + pt_index_bits(pt, level, top_level);
+	uint64_t base = table_lg2 >= 64 ? 0 : table_iova & ~((1ull << table_lg2) - 1);
+
+	return base + ((uint64_t)index << item_lg2);
+}
+
+/* Last index of this table that [.., last] reaches. */
+static inline unsigned int w_end_index(const struct idt_pt *pt, uint64_t cursor, uint64_t last,
+				       unsigned int level, unsigned int top_level)
+{
+	unsigned int bits = pt_index_bits(pt, level, top_level);
+	unsigned int table_lg2 = pt_item_lg2(pt, level) + bits;
+
+	/* Does last lie beyond this table's span? */
+	if (table_lg2 < 64 && (cursor >> table_lg2) != (last >> table_lg2))
+		return (1u << bits) - 1;
+	return w_index(pt, last, level, top_level);
+}
+
+/* Items a leaf of size_lg2 occupies at this level. */
+static inline unsigned int w_leaf_items(const struct idt_pt *pt, unsigned int level,
+					unsigned int size_lg2)
+{
+	return 1u << (size_lg2 - pt_item_lg2(pt, level));
+}
+
+static inline unsigned int w_size_level(const struct idt_pt *pt, unsigned int size_lg2)
+{
+	return (size_lg2 - pt->granule_lg2) / PT_ITEM_BITS;
+}
+
+static inline bool w_run_dirty(const uint64_t *run, unsigned int items)
+{
+	bool dirty = false;
+
+	for (unsigned int i = 0; i < items; i++)
+		dirty |= fmt_is_dirty(pt_load(&run[i]));
+	return dirty;
+}
+
+/* ---- lookup ------------------------------------------------------------ */
+
+struct w_found {
+	uint64_t *run;        /* first item of the entry */
+	uint64_t *item;       /* the item iova indexes */
+	uint64_t value;       /* that item's value */
+	uint64_t entry_iova;
+	unsigned int level;
+	unsigned int size_lg2; /* whole entry; else the stopped level's item size */
+	unsigned int items;
+};
+
+/* Walks to the leaf covering iova: 0, or -ENOENT with found->size_lg2 the
+ * item size of the level where the walk stopped (the legacy algorithm's S). */
+static int w_find(const struct idt_pt *pt, uint64_t iova, struct w_found *found)
+{
+	uint64_t top = atomic_load_explicit(&((struct idt_pt *)pt)->top, memory_order_acquire);
+	unsigned int top_level = pt_top_level(top);
+	uint64_t *table = pt_top_table(top);
+
+	if (iova > pt_last_iova_at(pt, top_level)) {
+		found->size_lg2 = pt_width_at(pt, top_level);
+		return -ENOENT;
+	}
+	for (unsigned int level = top_level;; level--) {
+		unsigned int index = w_index(pt, iova, level, top_level);
+		uint64_t item = pt_load(&table[index]);
+
+		found->size_lg2 = pt_item_lg2(pt, level);
+		switch (fmt_classify(pt, level, item)) {
+		case PT_TABLE:
+			table = fmt_table_ptr(item);
+			continue;
+		case PT_LEAF: {
+			unsigned int size_lg2 = fmt_leaf_size_lg2(pt, level, item);
+			unsigned int items = w_leaf_items(pt, level, size_lg2);
+			unsigned int first = index & ~(items - 1);
+
+			found->run = &table[first];
+			found->item = &table[index];
+			found->value = item;
+			found->level = level;
+			found->size_lg2 = size_lg2;
+			found->items = items;
+			found->entry_iova = iova & ~(pt_lg2_to_size(size_lg2) - 1);
+			return 0;
+		}
+		default:
+			return -ENOENT;
+		}
+	}
+}
+
+static int w_lookup(const struct idt_pt *pt, uint64_t iova, struct idt_pt_leaf *leaf)
+{
+	struct w_found found;
+	int ret = w_find(pt, iova, &found);
+
+	if (ret)
+		return ret;
+	leaf->iova = found.entry_iova;
+	leaf->oa = fmt_leaf_oa(pt, found.level, found.value, found.size_lg2);
+	leaf->size_lg2 = found.size_lg2;
+	leaf->level = found.level;
+	leaf->items = found.items;
+	leaf->prot = fmt_leaf_prot(found.value);
+	leaf->dirty = w_run_dirty(found.run, found.items);
+	leaf->item = found.item;
+	return 0;
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+/* The child table of the item at *slot, installing a new one if it is empty.
+ * Table installation is a CAS from 0: the loser frees its table. */
+static int w_child(struct idt_pt *pt, uint64_t *slot, unsigned int level, uint64_t **child)
+{
+	uint64_t item = pt_load(slot);
+
+	for (;;) {
+		uint64_t *fresh;
+
+		switch (fmt_classify(pt, level, item)) {
+		case PT_TABLE:
+			*child = fmt_table_ptr(item);
+			return 0;
+		case PT_EMPTY:
+			break;
+		default:
+			return -EEXIST;
+		}
+		fresh = pt_table_alloc(pt, PT_ITEM_BITS);
+		if (!fresh)
+			return -ENOMEM;
+		if (pt_cas(slot, &item, fmt_make_table(pt, level, fresh))) {
+			*child = fresh;
+			return 0;
+		}
+		pt_table_free(pt, fresh);
+	}
+}
+
+static bool w_table_empty(const uint64_t *table, unsigned int bits)
+{
+	for (unsigned int i = 0; i < (1u << bits); i++)
+		if (pt_load(&table[i]))
+			return false;
+	return true;
+}
+
+static void w_free_tree(struct idt_pt *pt, uint64_t *table, unsigned int level,
+			unsigned int top_level)
+{
+	unsigned int bits = pt_index_bits(pt, level, top_level);
+
+	if (level > 0) {
+		for (unsigned int i = 0; i < (1u << bits); i++) {
+			uint64_t item = pt_load(&table[i]);
+
+			if (fmt_classify(pt, level, item) == PT_TABLE)
+				w_free_tree(pt, fmt_table_ptr(item), level - 1, top_level);
+		}
+	}
+	pt_table_free(pt, table);
+}
+
+static void w_destroy(struct idt_pt *pt)
+{
+	uint64_t top = atomic_load(&pt->top);
+
+	w_free_tree(pt, pt_top_table(top), pt_top_level(top), pt_top_level(top));
+}
+
+/* Adds levels on top until the table decodes last (AMD's dynamic top). */
+static int w_grow(struct idt_pt *pt, uint64_t last)
+{
+	uint64_t top = atomic_load(&pt->top);
+
+	while (last > pt_last_iova_at(pt, pt_top_level(top))) {
+		unsigned int level = pt_top_level(top) + 1;
+		uint64_t *root;
+
+		if (pt_top_level(top) >= pt->max_top_level)
+			return -EINVAL;
+		root = pt_table_alloc(pt, pt_index_bits(pt, level, level));
+		if (!root)
+			return -ENOMEM;
+		/* entry 0 of the new root points at the old root */
+		root[0] = fmt_make_table(pt, level, pt_top_table(top));
+		if (!atomic_compare_exchange_strong(&pt->top, &top, (uint64_t)(uintptr_t)root | level))
+			pt_table_free(pt, root);
+		else
+			top = (uint64_t)(uintptr_t)root | level;
+	}
+	return 0;
+}
+
+/* ---- map --------------------------------------------------------------- */
+
+struct w_map {
+	struct idt_pt *pt;
+	uint64_t iova;  /* cursor */
+	uint64_t oa;    /* cursor */
+	uint64_t last;
+	int prot;
+	unsigned int top_level;
+	bool done;      /* the cursor passed last (it may have wrapped to 0) */
+};
+
+/* The largest allowed size that fits the rest of the range and aligns both
+ * cursors (formats.md 7.1: Linux's best-page-size selection). */
+static unsigned int w_best_size(const struct w_map *m)
+{
+	uint64_t align = m->iova | m->oa;
+	uint64_t fits = m->pt->page_sizes;
+	uint64_t remaining_minus_one = m->last - m->iova;
+
+	if (align)
+		fits &= (align & -align) | ((align & -align) - 1);
+	/* sizes <= remaining: every size s with s - 1 <= remaining - 1 */
+	if (remaining_minus_one < UINT64_MAX) {
+		uint64_t remaining = remaining_minus_one + 1;
+		unsigned int top_bit = 63 - (unsigned int)__builtin_clzll(remaining);
+
+		fits &= top_bit >= 63 ? ~0ull : (2ull << top_bit) - 1;
+	}
+	return fits ? 63 - (unsigned int)__builtin_clzll(fits) : 0;
+}
+
+static int w_map_table(struct w_map *m, uint64_t *table, unsigned int level)
+{
+	struct idt_pt *pt = m->pt;
+	unsigned int index = w_index(pt, m->iova, level, m->top_level);
+	unsigned int end = w_end_index(pt, m->iova, m->last, level, m->top_level);
+
+	while (!m->done && index <= end) {
+		unsigned int size_lg2 = w_best_size(m);
+		unsigned int size_level = w_size_level(pt, size_lg2);
+		int ret;
+
+		if (!size_lg2)
+			return -EINVAL;
+		if (size_level == level) {
+			unsigned int items = w_leaf_items(pt, level, size_lg2);
+			uint64_t value = fmt_make_leaf(pt, level, m->oa, size_lg2, m->prot);
+			uint64_t size = pt_lg2_to_size(size_lg2);
+
+			for (unsigned int i = 0; i < items; i++)
+				if (pt_load(&table[index + i]))
+					return -EEXIST;
+			for (unsigned int i = 0; i < items; i++)
+				pt_store(&table[index + i], value);
+			index += items;
+			m->done = size - 1 == m->last - m->iova;
+			m->iova += size;
+			m->oa += size;
+			continue;
+		}
+		if (size_level > level || level == 0)
+			return -EINVAL;
+		{
+			uint64_t *child;
+
+			ret = w_child(pt, &table[index], level, &child);
+			if (ret)
+				return ret;
+			ret = w_map_table(m, child, level - 1);
+			if (ret)
+				return ret;
+			index++;
+		}
+	}
+	return 0;
+}
+
+static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped);
+
+/*
+ * The old roots under a grown top stay, as in Linux: the chain from the top
+ * root through item 0 down to the level the table was created with.
+ */
+static inline bool w_on_root_chain(const struct idt_pt *pt, bool parent_on_chain,
+				   unsigned int index, unsigned int child_level)
+{
+	return parent_on_chain && index == 0 && child_level >= pt->base_top_level;
+}
+
+/* Frees the empty tables on the path to iova, bottom up. */
+static void w_prune(struct idt_pt *pt, uint64_t *table, unsigned int level,
+		    unsigned int top_level, uint64_t iova, bool on_chain)
+{
+	unsigned int index = w_index(pt, iova, level, top_level);
+	uint64_t *slot = &table[index];
+	uint64_t item = pt_load(slot);
+	bool child_on_chain = w_on_root_chain(pt, on_chain, index, level - 1);
+	uint64_t *child;
+
+	if (level == 0 || fmt_classify(pt, level, item) != PT_TABLE)
+		return;
+	child = fmt_table_ptr(item);
+	w_prune(pt, child, level - 1, top_level, iova, child_on_chain);
+	if (!child_on_chain && w_table_empty(child, PT_ITEM_BITS)) {
+		pt_store(slot, 0);
+		pt_table_free(pt, child);
+	}
+}
+
+static int w_map(struct idt_pt *pt, uint64_t iova, uint64_t oa, uint64_t size, int prot)
+{
+	struct w_map m = { .pt = pt, .iova = iova, .oa = oa, .last = iova + size - 1, .prot = prot };
+	uint64_t top;
+	int ret;
+
+	if (pt->flags & IDT_PT_DYNAMIC_TOP) {
+		ret = w_grow(pt, m.last);
+		if (ret)
+			return ret;
+	}
+	top = atomic_load(&pt->top);
+	m.top_level = pt_top_level(top);
+	if (m.last > pt_last_iova_at(pt, m.top_level))
+		return -EINVAL;
+	ret = w_map_table(&m, pt_top_table(top), m.top_level);
+	if (ret) {
+		/* All or nothing: remove exactly what this call installed, then
+		 * any table it left empty on the way to where it failed. */
+		if (m.iova != iova)
+			w_unmap(pt, iova, m.iova - 1, NULL);
+		w_prune(pt, pt_top_table(top), m.top_level, m.top_level, m.iova, true);
+	}
+	return ret;
+}
+
+/* ---- unmap ------------------------------------------------------------- */
+
+static uint64_t w_unmap_table(struct idt_pt *pt, uint64_t *table, unsigned int level,
+			      unsigned int top_level, uint64_t cursor, uint64_t last,
+			      bool on_chain)
+{
+	unsigned int index = w_index(pt, cursor, level, top_level);
+	unsigned int end = w_end_index(pt, cursor, last, level, top_level);
+	unsigned int item_lg2 = pt_item_lg2(pt, level);
+	uint64_t bytes = 0;
+
+	while (index <= end) {
+		uint64_t item = pt_load(&table[index]);
+		uint64_t start = w_item_start(pt, cursor, level, top_level, index);
+		uint64_t item_last = start + (pt_lg2_to_size(item_lg2) - 1);
+
+		switch (fmt_classify(pt, level, item)) {
+		case PT_LEAF: {
+			unsigned int size_lg2 = fmt_leaf_size_lg2(pt, level, item);
+			unsigned int items = w_leaf_items(pt, level, size_lg2);
+			unsigned int first = index & ~(items - 1);
+
+			for (unsigned int i = 0; i < items; i++)
+				pt_store(&table[first + i], 0);
+			bytes += pt_lg2_to_size(size_lg2);
+			index = first + items;
+			continue;
+		}
+		case PT_TABLE: {
+			uint64_t *child = fmt_table_ptr(item);
+			uint64_t from = start > cursor ? start : cursor;
+			uint64_t to = item_last < last ? item_last : last;
+
+			bool child_on_chain = w_on_root_chain(pt, on_chain, index, level - 1);
+
+			bytes += w_unmap_table(pt, child, level - 1, top_level, from, to,
+					       child_on_chain);
+			/* a child whose whole span was unmapped is empty without looking */
+			if (!child_on_chain && ((from == start && to == item_last) ||
+						w_table_empty(child, PT_ITEM_BITS))) {
+				pt_store(&table[index], 0);
+				pt_table_free(pt, child);
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		index++;
+	}
+	return bytes;
+}
+
+static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped)
+{
+	uint64_t top = atomic_load(&pt->top);
+	unsigned int top_level = pt_top_level(top);
+	struct w_found found;
+	uint64_t bytes;
+
+	if (iova > pt_last_iova_at(pt, top_level)) {
+		if (unmapped)
+			*unmapped = 0;
+		return 0;
+	}
+	if (last > pt_last_iova_at(pt, top_level))
+		last = pt_last_iova_at(pt, top_level);
+	/* Only the two ends can straddle a leaf; refuse before changing anything. */
+	if (!w_find(pt, iova, &found) && found.entry_iova < iova)
+		return -EINVAL;
+	if (!w_find(pt, last, &found) &&
+	    found.entry_iova + (pt_lg2_to_size(found.size_lg2) - 1) > last)
+		return -EINVAL;
+	bytes = w_unmap_table(pt, pt_top_table(top), top_level, top_level, iova, last, true);
+	if (unmapped)
+		*unmapped = bytes;
+	return 0;
+}
+
+/* ---- split ------------------------------------------------------------- */
+
+/* One natural leaf of level's item size at item_oa, carrying the entry's
+ * permissions and, if the entry was dirty, its dirty state. */
+static uint64_t w_piece(struct idt_pt *pt, unsigned int level, uint64_t item_oa, int prot,
+			bool dirty)
+{
+	uint64_t value = fmt_make_leaf(pt, level, item_oa, pt_item_lg2(pt, level), prot);
+
+	return dirty ? fmt_dirtied(value) : fmt_cleaned(value);
+}
+
+/* Sets an item's dirty state by CAS, as a hardware write would. */
+static void w_mark_dirty(uint64_t *item)
+{
+	uint64_t old = pt_load(item);
+
+	while (!fmt_is_dirty(old) && !pt_cas(item, &old, fmt_dirtied(old)))
+		;
+}
+
+/*
+ * Replaces each item of the run by its pieces, with one CAS per item: the
+ * natural leaves of its own level (in place) or a table of natural leaves of
+ * the level below.  A failed CAS means hardware set A or D meanwhile: retry
+ * with the fresh value.  Returns whether any replaced item was dirty.
+ */
+static bool w_split_items(struct idt_pt *pt, const struct w_found *found, uint64_t oa, int prot,
+			  bool entry_dirty, uint64_t **children)
+{
+	unsigned int level = found->level;
+	bool saw_dirty = false;
+
+	for (unsigned int i = 0; i < found->items; i++) {
+		uint64_t item_oa = oa + ((uint64_t)i << pt_item_lg2(pt, level));
+		uint64_t old = pt_load(&found->run[i]);
+		uint64_t new;
+
+		do {
+			bool dirty = entry_dirty || fmt_is_dirty(old);
+
+			if (children) {
+				for (unsigned int j = 0; j < (1u << PT_ITEM_BITS); j++)
+					children[i][j] = w_piece(
+						pt, level - 1,
+						item_oa + ((uint64_t)j << pt_item_lg2(pt, level - 1)),
+						prot, dirty);
+				new = fmt_make_table(pt, level, children[i]);
+			} else {
+				new = w_piece(pt, level, item_oa, prot, dirty);
+			}
+		} while (!pt_cas(&found->run[i], &old, new));
+		saw_dirty |= fmt_is_dirty(old);
+	}
+	return saw_dirty;
+}
+
+static int w_split(struct idt_pt *pt, uint64_t iova)
+{
+	uint64_t *children[1u << (PT_ITEM_BITS - 1)]; /* a run is at most half a table */
+	struct w_found found;
+	unsigned int level;
+	bool entry_dirty, in_place;
+	uint64_t oa;
+	int prot;
+	int ret = w_find(pt, iova, &found);
+
+	if (ret)
+		return ret;
+	level = found.level;
+	oa = fmt_leaf_oa(pt, level, found.value, found.size_lg2);
+	prot = fmt_leaf_prot(found.value);
+	entry_dirty = w_run_dirty(found.run, found.items);
+	/* A multi-item entry becomes natural items of its level, unless the
+	 * format excludes that size (AMD 512 GiB): then it goes a level down. */
+	in_place = found.items > 1 &&
+		   (fmt_level_sizes(pt, level) & pt_lg2_to_size(pt_item_lg2(pt, level)));
+	if (!in_place) {
+		if (level == 0)
+			return -EINVAL;
+		/* all tables first, so the split is all or nothing */
+		for (unsigned int i = 0; i < found.items; i++) {
+			children[i] = pt_table_alloc(pt, PT_ITEM_BITS);
+			if (!children[i]) {
+				while (i--)
+					pt_table_free(pt, children[i]);
+				return -ENOMEM;
+			}
+		}
+	}
+	/* An AMD write may set D in any replica, including one already
+	 * replaced whose pieces do not cover the written page: if a replaced
+	 * item turned out dirty, every piece must be dirty. */
+	if (w_split_items(pt, &found, oa, prot, entry_dirty, in_place ? NULL : children) &&
+	    !entry_dirty) {
+		for (unsigned int i = 0; i < found.items; i++)
+			for (unsigned int j = 0; j < (in_place ? 1u : 1u << PT_ITEM_BITS); j++)
+				w_mark_dirty(in_place ? &found.run[i] : &children[i][j]);
+	}
+	return 0;
+}
+
+/* ---- dirty primitives -------------------------------------------------- */
+
+static int w_make_clean(struct idt_pt *pt, uint64_t iova)
+{
+	struct w_found found;
+	int ret = w_find(pt, iova, &found);
+
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < found.items; i++)
+		fmt_test_and_clean_atomic(&found.run[i]);
+	return 0;
+}
+
+static int w_make_dirty_item(struct idt_pt *pt, uint64_t iova, uint32_t item_index)
+{
+	struct w_found found;
+	uint64_t *item;
+	uint64_t old;
+	int ret = w_find(pt, iova, &found);
+
+	if (ret)
+		return ret;
+	if (item_index == UINT32_MAX)
+		item = found.item;
+	else if (item_index < found.items)
+		item = &found.run[item_index];
+	else
+		return -EINVAL;
+	old = pt_load(item);
+	if (fmt_classify(pt, found.level, old) != PT_LEAF)
+		return -EAGAIN;
+	if (!fmt_trackable(old))
+		return -EINVAL;
+	if (fmt_is_dirty(old))
+		return 0;
+	return pt_cas(item, &old, fmt_dirtied(old)) ? 0 : -EAGAIN;
+}
+
+/* ---- read and clear dirty ---------------------------------------------- */
+
+struct w_rcd {
+	struct idt_pt *pt;
+	uint64_t last;
+	struct idt_dirty_record *record;
+	unsigned int top_level;
+	bool clear;
+	/* iodirty coalesces adjacent dirty leaves into one pending run */
+	uint64_t run_start;
+	uint64_t run_length;
+};
+
+static void w_emit(struct w_rcd *r, uint64_t start, uint64_t length)
+{
+	if (r->record->bitmap)
+		idt_bitmap_record(r->record->bitmap, start, length);
+	if (r->clear && r->record->gather)
+		idt_gather_add(r->record->gather, start, length);
+}
+
+static inline void w_flush_run(struct w_rcd *r)
+{
+	if (r->run_length)
+		w_emit(r, r->run_start, r->run_length);
+	r->run_length = 0;
+}
+
+/* Cleans every dirty item of a run with a plain load and store, as Linux
+ * 6.19 does: hardware only ever sets A and D, so an item seen dirty cannot
+ * gain anything but A meanwhile, and a D set in another replica belongs to a
+ * page reported this round anyway (algorithms.md 3).  ARM must set AP[2]
+ * atomically against the hardware's atomic clear (formats.md 4.4). */
+static inline void w_clean_run(uint64_t *run, unsigned int items)
+{
+	for (unsigned int i = 0; i < items; i++) {
+		uint64_t value = pt_load(&run[i]);
+
+		if (!fmt_is_dirty(value))
+			continue;
+		if (FMT_CLEAN_NEEDS_ATOMIC)
+			fmt_test_and_clean_atomic(&run[i]);
+		else
+			pt_store(&run[i], fmt_cleaned(value));
+	}
+}
+
+/*
+ * Handles the leaf at index (a single item or a multi-item run): reports it
+ * if any item of the run is dirty, cleans it, and returns the index of the
+ * run's last item so the caller continues after it.
+ */
+static inline unsigned int w_rcd_leaf(struct w_rcd *r, uint64_t *table, unsigned int level,
+				      uint64_t cursor, unsigned int index, unsigned int end,
+				      uint64_t item, const bool generic)
+{
+	struct idt_pt *pt = r->pt;
+	unsigned int item_lg2 = pt_item_lg2(pt, level);
+	unsigned int size_lg2 = fmt_leaf_size_lg2(pt, level, item);
+	unsigned int items = w_leaf_items(pt, level, size_lg2);
+	unsigned int first = index & ~(items - 1);
+	unsigned int stop = first + items - 1 < end ? first + items - 1 : end;
+	/* generic_pt starts at the current item, iodirty at the entry's start */
+	uint64_t start = w_item_start(pt, cursor, level, r->top_level, generic ? index : first);
+	uint64_t length;
+
+	if (items == 1 ? !fmt_is_dirty(item) : !w_run_dirty(&table[first], items))
+		return first + items - 1;
+	if (start < cursor)
+		start = cursor;
+	if (generic) {
+		/* Linux 6.19: from the cursor, the items up to the run's end
+		 * (clamped to this walk's end index), unclipped */
+		length = (uint64_t)(stop - index + 1) << item_lg2;
+		w_emit(r, start, length);
+	} else {
+		/* exactly the entry's part of [cursor, last], coalesced with the
+		 * previous dirty entry when adjacent */
+		uint64_t entry_last = w_item_start(pt, cursor, level, r->top_level, first) +
+				      (pt_lg2_to_size(size_lg2) - 1);
+
+
+		length = (entry_last < r->last ? entry_last : r->last) - start + 1;
+		if (r->run_length && r->run_start + r->run_length == start) {
+			r->run_length += length;
+		} else {
+			w_flush_run(r);
+			r->run_start = start;
+			r->run_length = length;
+		}
+	}
+	if (r->clear)
+		w_clean_run(&table[first], items);
+	return first + items - 1;
+}
+
+/*
+ * iodirty's scan of a leaf-only table: one load and one test per clean item.
+ * Only items that read dirty (and the first and last item, whose runs may
+ * reach outside the walk) are classified; a run is handled when its first
+ * dirty item is met.  This loop is what a vectorised scan replaces.
+ */
+static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
+{
+	struct idt_pt *pt = r->pt;
+	unsigned int index = w_index(pt, cursor, 0, r->top_level);
+	unsigned int end = w_end_index(pt, cursor, r->last, 0, r->top_level);
+
+	for (unsigned int i = index; i <= end; i++) {
+		uint64_t item = pt_load(&table[i]);
+
+		if (!fmt_is_dirty(item) && i != index && i != end) {
+			if (FMT_HOLES_ARE_ERRORS && fmt_classify(pt, 0, item) != PT_LEAF)
+				return -EINVAL;
+			continue;
+		}
+		switch (fmt_classify(pt, 0, item)) {
+		case PT_LEAF:
+			i = w_rcd_leaf(r, table, 0, cursor, i, end, item, false);
+			break;
+		default:
+			if (FMT_HOLES_ARE_ERRORS)
+				return -EINVAL;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* One pass over a table; generic selects the Linux 6.19 baseline's record
+ * rules, otherwise iodirty's. */
+static inline int w_rcd_table(struct w_rcd *r, uint64_t *table, unsigned int level,
+			      uint64_t cursor, const bool generic)
+{
+	struct idt_pt *pt = r->pt;
+	unsigned int index = w_index(pt, cursor, level, r->top_level);
+	unsigned int end = w_end_index(pt, cursor, r->last, level, r->top_level);
+
+	if (level == 0 && !generic)
+		return w_rcd_leaf_table(r, table, cursor);
+	for (; index <= end; index++) {
+		uint64_t item = pt_load(&table[index]);
+		uint64_t start = w_item_start(pt, cursor, level, r->top_level, index);
+		int ret;
+
+		switch (fmt_classify(pt, level, item)) {
+		case PT_TABLE:
+			ret = w_rcd_table(r, fmt_table_ptr(item), level - 1,
+					  start < cursor ? cursor : start, generic);
+			if (ret)
+				return ret;
+			break;
+		case PT_LEAF:
+			index = w_rcd_leaf(r, table, level, cursor, index, end, item, generic);
+			break;
+		default:
+			if (FMT_HOLES_ARE_ERRORS)
+				return -EINVAL;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Linux 6.7-6.18: a lookup from the root for every leaf (algorithms.md 2). */
+static int w_rcd_legacy(struct w_rcd *r, uint64_t iova)
+{
+	uint64_t cursor = iova;
+
+	do {
+		struct w_found found;
+		uint64_t size;
+		bool dirty = false;
+
+		if (w_find(r->pt, cursor, &found)) {
+			if (FMT_HOLES_ARE_ERRORS)
+				return -EINVAL;
+			size = pt_lg2_to_size(found.size_lg2);
+		} else {
+			size = pt_lg2_to_size(found.size_lg2);
+			if (!r->clear) {
+				for (unsigned int i = 0; i < found.items && !dirty; i++)
+					dirty = fmt_is_dirty(pt_load(&found.run[i]));
+			} else {
+				for (unsigned int i = 0; i < found.items; i++)
+					dirty |= fmt_test_and_clean_atomic(&found.run[i]);
+			}
+			if (dirty) {
+				if (r->record->bitmap)
+					idt_bitmap_record(r->record->bitmap, cursor, size);
+				/* the gather sees it even with NO_CLEAR */
+				if (r->record->gather)
+					idt_gather_add(r->record->gather, cursor, size);
+			}
+		}
+		if (!size || cursor + size < cursor)
+			break;
+		cursor += size;
+	} while (cursor < r->last);
+	return 0;
+}
+
+static int w_read_and_clear_dirty(struct idt_pt *pt, uint64_t iova, uint64_t last,
+				  unsigned int flags, struct idt_dirty_record *record,
+				  enum idt_rcd_algo algo)
+{
+	uint64_t top = atomic_load(&pt->top);
+	struct w_rcd r = {
+		.pt = pt,
+		.last = last,
+		.record = record,
+		.top_level = pt_top_level(top),
+		.clear = !(flags & IDT_DIRTY_NO_CLEAR),
+	};
+	int ret;
+
+	if (last > pt_last_iova_at(pt, r.top_level))
+		return -EINVAL;
+	switch (algo) {
+	case IDT_RCD_LEGACY:
+		return w_rcd_legacy(&r, iova);
+	case IDT_RCD_GENERIC_PT:
+		return w_rcd_table(&r, pt_top_table(top), r.top_level, iova, true);
+	case IDT_RCD_IODIRTY:
+		ret = w_rcd_table(&r, pt_top_table(top), r.top_level, iova, false);
+		w_flush_run(&r);
+		return ret;
+	}
+	return -EINVAL;
+}
+
+const struct pt_format_ops PT_OPS_NAME = {
+	.name = FMT_NAME,
+	.configure = fmt_configure,
+	.initial_top_level = fmt_initial_top_level,
+	.level_sizes = fmt_level_sizes,
+	.map = w_map,
+	.unmap = w_unmap,
+	.split = w_split,
+	.lookup = w_lookup,
+	.read_and_clear_dirty = w_read_and_clear_dirty,
+	.make_clean = w_make_clean,
+	.make_dirty_item = w_make_dirty_item,
+	.destroy = w_destroy,
+};

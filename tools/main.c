@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iodirty: the command-line front door.  `iodirty SUBCOMMAND [ARGS]`;
+ * see `iodirty help`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const struct cli_command cli_commands[] = {
+	{ "help", "", "list the subcommands (also -h, --help)", cmd_help },
+	{ "pt-demo", "[--json]",
+	  "map a small table of each format, dirty a few entries, harvest them",
+	  cmd_pt_demo },
+};
+const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+void cli_print_usage(FILE *f)
+{
+	fprintf(f, "usage: iodirty [--version | -h | --help] SUBCOMMAND [ARGS]\n\n"
+		   "subcommands:\n");
+	for (size_t i = 0; i < cli_ncommands; i++) {
+		const struct cli_command *c = &cli_commands[i];
+
+		fprintf(f, "  %s%s%s\n      %s\n", c->name, *c->usage ? " " : "", c->usage,
+			c->summary);
+	}
+	fprintf(f, "\noptions:\n"
+		   "  --version   print \"iodirty %s\" and exit\n"
+		   "  -h, --help  print this help and exit\n",
+		IODIRTY_VERSION);
+}
+
+int cli_bad_option(const char *cmd, const char *arg)
+{
+	fprintf(stderr, "iodirty %s: unknown %s '%s'; see 'iodirty help'\n", cmd,
+		arg[0] == '-' ? "option" : "argument", arg);
+	return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (argc < 2) {
+		fprintf(stderr, "iodirty: no subcommand given\n");
+		cli_print_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	name = argv[1];
+	if (!strcmp(name, "--version")) {
+		if (argc > 2)
+			return cli_bad_option("--version", argv[2]);
+		printf("iodirty %s\n", IODIRTY_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(name, "-h") || !strcmp(name, "--help"))
+		name = "help";
+	for (size_t i = 0; i < cli_ncommands; i++) {
+		if (!strcmp(name, cli_commands[i].name)) {
+			argv[1] = (char *)cli_commands[i].name;
+			return cli_commands[i].run(argc - 1, argv + 1);
+		}
+	}
+	if (name[0] == '-')
+		fprintf(stderr, "iodirty: unknown option '%s'; see 'iodirty help'\n", name);
+	else
+		fprintf(stderr, "iodirty: unknown subcommand '%s'; see 'iodirty help'\n", name);
+	return CLI_EXIT_USAGE;
+}
