@@ -173,6 +173,93 @@ int idt_pt_make_dirty(struct idt_pt *pt, uint64_t iova);
 /* make_dirty on a chosen item of a multi-item entry (AMD replica, NAPOT copy). */
 int idt_pt_make_dirty_item(struct idt_pt *pt, uint64_t iova, uint32_t item_index);
 
+/* ---- the hardware side: the walk an emulated IOMMU performs ------------- */
+
+/* Access types of a hardware walk. */
+enum idt_access {
+	IDT_ACCESS_READ = 1,
+	IDT_ACCESS_WRITE = 2,
+};
+
+/* Why a hardware walk faulted (hardware.md 3). */
+enum idt_fault_kind {
+	IDT_FAULT_NONE = 0,
+	IDT_FAULT_CONTEXT,      /* context absent, invalid or misconfigured */
+	IDT_FAULT_NOT_PRESENT,  /* an item of the walk is not present, or iova beyond the width */
+	IDT_FAULT_MALFORMED,    /* reserved bits or an invalid encoding */
+	IDT_FAULT_PERMISSION,   /* the walk's permissions lack the access */
+	IDT_FAULT_ACCESS_FLAG,  /* ARM: AF = 0 with HA = 0 */
+	IDT_FAULT_AD_DISABLED,  /* RISC-V: an A/D update was needed with the gate off */
+	IDT_FAULT_OUTSIDE_MEMORY, /* the output address is not registered guest memory */
+};
+
+/*
+ * What the device context allows the walk to update (the format's gate:
+ * AMD DTE.HAD, VT-d SSADE, SMMUv3 CD.HA/HD, RISC-V SADE/GADE).
+ */
+struct idt_pt_gate {
+	bool update_a;
+	bool update_d;
+};
+
+/*
+ * Test hooks of a hardware walk (hardware.md 8).  pre_cas runs between the
+ * walk's read of an item and its compare-and-swap and may rewrite the item;
+ * replica picks which item of a multi-item entry receives A/D (NULL: the
+ * walked item, as silicon does).  Either may be NULL.
+ */
+struct idt_pt_walk_hooks {
+	void (*pre_cas)(void *arg, uint64_t *item, unsigned int level);
+	uint32_t (*replica)(void *arg, uint32_t items);
+	void *arg;
+};
+
+struct idt_pt_walk_result {
+	enum idt_fault_kind fault;
+	uint64_t oa;          /* output address of the accessed iova */
+	uint64_t page_iova;   /* start of the whole entry */
+	uint64_t page_oa;     /* its output address */
+	uint32_t size_lg2;    /* size of the whole entry */
+	int prot;             /* permissions granted (AND over the walk) */
+	bool dirty;           /* D of the item that takes D, as in memory after the walk */
+	uint32_t level;       /* level of the leaf, or of the faulting item */
+	uint64_t item;        /* value read of the faulting item (fault) */
+	uint32_t ad_updates;  /* items this walk changed */
+	uint32_t cas_retries; /* failed compare-and-swaps */
+	uint32_t restarts;    /* walks restarted because an item changed under the walk */
+};
+
+/*
+ * The walk an emulated IOMMU performs (formats.md 7.6, hardware.md 2):
+ * every item read once with an atomic load, presence, encoding and
+ * permissions checked along the whole walk, and only then the format's A/D
+ * rule applied under the gate, root first, each update a compare-and-swap
+ * that re-validates the fresh value after a failure and restarts the walk if
+ * the item no longer grants the access.  A faulting walk writes nothing.
+ * Returns 0 (result->fault says whether it faulted) or -EINVAL for bad
+ * arguments.
+ */
+int idt_pt_hw_walk(struct idt_pt *pt, uint64_t iova, enum idt_access access,
+		   const struct idt_pt_gate *gate, const struct idt_pt_walk_hooks *hooks,
+		   struct idt_pt_walk_result *result);
+
+/*
+ * Tables an unmap removed, kept until the caller has invalidated the IOTLB
+ * and drained in-flight walks, so that no walk reads freed memory (as
+ * Linux's gather frees page-table pages only after the flush).
+ */
+struct idt_pt_free_list {
+	void **tables;
+	uint32_t count;
+	uint32_t capacity;
+};
+
+/* As idt_pt_unmap, but emptied tables go to list instead of being freed. */
+int idt_pt_unmap_deferred(struct idt_pt *pt, uint64_t iova, uint64_t size, uint64_t *unmapped,
+			  struct idt_pt_free_list *list);
+/* Frees the tables of the list and empties it. */
+void idt_pt_free_list_release(struct idt_pt *pt, struct idt_pt_free_list *list);
+
 #ifdef __cplusplus
 }
 #endif

@@ -180,7 +180,8 @@ int idt_pt_map(struct idt_pt *pt, uint64_t iova, uint64_t oa, uint64_t size, int
 	return ret;
 }
 
-int idt_pt_unmap(struct idt_pt *pt, uint64_t iova, uint64_t size, uint64_t *unmapped)
+int idt_pt_unmap_deferred(struct idt_pt *pt, uint64_t iova, uint64_t size, uint64_t *unmapped,
+			  struct idt_pt_free_list *list)
 {
 	int ret;
 
@@ -190,9 +191,33 @@ int idt_pt_unmap(struct idt_pt *pt, uint64_t iova, uint64_t size, uint64_t *unma
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&pt->structure_lock);
-	ret = pt->ops->unmap(pt, iova, iova + (size - 1), unmapped);
+	ret = pt->ops->unmap(pt, iova, iova + (size - 1), unmapped, list);
 	pthread_mutex_unlock(&pt->structure_lock);
 	return ret;
+}
+
+int idt_pt_unmap(struct idt_pt *pt, uint64_t iova, uint64_t size, uint64_t *unmapped)
+{
+	return idt_pt_unmap_deferred(pt, iova, size, unmapped, NULL);
+}
+
+void idt_pt_free_list_release(struct idt_pt *pt, struct idt_pt_free_list *list)
+{
+	if (!pt || !list)
+		return;
+	for (uint32_t i = 0; i < list->count; i++)
+		pt_table_free(pt, list->tables[i]);
+	free(list->tables);
+	memset(list, 0, sizeof(*list));
+}
+
+int idt_pt_hw_walk(struct idt_pt *pt, uint64_t iova, enum idt_access access,
+		   const struct idt_pt_gate *gate, const struct idt_pt_walk_hooks *hooks,
+		   struct idt_pt_walk_result *result)
+{
+	if (!pt || !gate || !result || (access != IDT_ACCESS_READ && access != IDT_ACCESS_WRITE))
+		return -EINVAL;
+	return pt->ops->hw_walk(pt, iova, access, gate, hooks, result);
 }
 
 static int pt_check_iova(const struct idt_pt *pt, uint64_t iova)

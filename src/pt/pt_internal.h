@@ -150,7 +150,8 @@ struct pt_format_ops {
 	unsigned int (*initial_top_level)(const struct idt_pt *pt);
 	uint64_t (*level_sizes)(const struct idt_pt *pt, unsigned int level);
 	int (*map)(struct idt_pt *pt, uint64_t iova, uint64_t oa, uint64_t size, int prot);
-	int (*unmap)(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped);
+	int (*unmap)(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped,
+		     struct idt_pt_free_list *list);
 	int (*split)(struct idt_pt *pt, uint64_t iova);
 	int (*lookup)(const struct idt_pt *pt, uint64_t iova, struct idt_pt_leaf *leaf);
 	int (*read_and_clear_dirty)(struct idt_pt *pt, uint64_t iova, uint64_t last,
@@ -158,6 +159,9 @@ struct pt_format_ops {
 				    enum idt_rcd_algo algo);
 	int (*make_clean)(struct idt_pt *pt, uint64_t iova);
 	int (*make_dirty_item)(struct idt_pt *pt, uint64_t iova, uint32_t item_index);
+	int (*hw_walk)(struct idt_pt *pt, uint64_t iova, enum idt_access access,
+		       const struct idt_pt_gate *gate, const struct idt_pt_walk_hooks *hooks,
+		       struct idt_pt_walk_result *result);
 	void (*destroy)(struct idt_pt *pt);
 };
 

@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "pt/pt_internal.h"
 
@@ -309,7 +311,8 @@ static int w_map_table(struct w_map *m, uint64_t *table, unsigned int level)
 	return 0;
 }
 
-static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped);
+static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped,
+		   struct idt_pt_free_list *list);
 
 /*
  * The old roots under a grown top stay, as in Linux: the chain from the top
@@ -361,7 +364,7 @@ static int w_map(struct idt_pt *pt, uint64_t iova, uint64_t oa, uint64_t size, i
 		/* All or nothing: remove exactly what this call installed, then
 		 * any table it left empty on the way to where it failed. */
 		if (m.iova != iova)
-			w_unmap(pt, iova, m.iova - 1, NULL);
+			w_unmap(pt, iova, m.iova - 1, NULL, NULL);
 		w_prune(pt, pt_top_table(top), m.top_level, m.top_level, m.iova, true);
 	}
 	return ret;
@@ -369,9 +372,34 @@ static int w_map(struct idt_pt *pt, uint64_t iova, uint64_t oa, uint64_t size, i
 
 /* ---- unmap ------------------------------------------------------------- */
 
+/*
+ * Unlinks an emptied child table and frees it, or, with a free list, keeps
+ * it there until the caller has invalidated and drained, so that a walk in
+ * flight never reads freed memory.  A list that cannot grow leaves the
+ * table linked (empty tables are harmless) rather than freeing it early.
+ */
+static void w_retire_table(struct idt_pt *pt, uint64_t *slot, uint64_t *child,
+			   struct idt_pt_free_list *list)
+{
+	if (list && list->count == list->capacity) {
+		uint32_t capacity = list->capacity ? 2 * list->capacity : 16;
+		void **tables = realloc(list->tables, capacity * sizeof(*tables));
+
+		if (!tables)
+			return;
+		list->tables = tables;
+		list->capacity = capacity;
+	}
+	pt_store(slot, 0);
+	if (list)
+		list->tables[list->count++] = child;
+	else
+		pt_table_free(pt, child);
+}
+
 static uint64_t w_unmap_table(struct idt_pt *pt, uint64_t *table, unsigned int level,
 			      unsigned int top_level, uint64_t cursor, uint64_t last,
-			      bool on_chain)
+			      bool on_chain, struct idt_pt_free_list *list)
 {
 	unsigned int index = w_index(pt, cursor, level, top_level);
 	unsigned int end = w_end_index(pt, cursor, last, level, top_level);
@@ -403,13 +431,11 @@ static uint64_t w_unmap_table(struct idt_pt *pt, uint64_t *table, unsigned int l
 			bool child_on_chain = w_on_root_chain(pt, on_chain, index, level - 1);
 
 			bytes += w_unmap_table(pt, child, level - 1, top_level, from, to,
-					       child_on_chain);
+					       child_on_chain, list);
 			/* a child whose whole span was unmapped is empty without looking */
 			if (!child_on_chain && ((from == start && to == item_last) ||
-						w_table_empty(child, PT_ITEM_BITS))) {
-				pt_store(&table[index], 0);
-				pt_table_free(pt, child);
-			}
+						w_table_empty(child, PT_ITEM_BITS)))
+				w_retire_table(pt, &table[index], child, list);
 			break;
 		}
 		default:
@@ -420,7 +446,8 @@ static uint64_t w_unmap_table(struct idt_pt *pt, uint64_t *table, unsigned int l
 	return bytes;
 }
 
-static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped)
+static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *unmapped,
+		   struct idt_pt_free_list *list)
 {
 	uint64_t top = atomic_load(&pt->top);
 	unsigned int top_level = pt_top_level(top);
@@ -440,7 +467,7 @@ static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *un
 	if (!w_find(pt, last, &found) &&
 	    found.entry_iova + (pt_lg2_to_size(found.size_lg2) - 1) > last)
 		return -EINVAL;
-	bytes = w_unmap_table(pt, pt_top_table(top), top_level, top_level, iova, last, true);
+	bytes = w_unmap_table(pt, pt_top_table(top), top_level, top_level, iova, last, true, list);
 	if (unmapped)
 		*unmapped = bytes;
 	return 0;
@@ -818,6 +845,182 @@ static int w_read_and_clear_dirty(struct idt_pt *pt, uint64_t iova, uint64_t las
 	return -EINVAL;
 }
 
+/* ---- the hardware walk (hardware.md 2) --------------------------------- */
+
+/* Bound on restarts when items keep changing under the walk; real hardware
+ * would retry forever, a model must not hang a test. */
+#define W_MAX_RESTARTS 1000
+
+struct w_hw_step {
+	uint64_t *slot;
+	uint64_t value; /* as the walk read it */
+};
+
+static int w_hw_fault(struct idt_pt_walk_result *res, enum idt_fault_kind kind,
+		      unsigned int level, uint64_t item)
+{
+	res->fault = kind;
+	res->level = level;
+	res->item = item;
+	return 0;
+}
+
+static inline int w_hw_needed_prot(enum idt_access access)
+{
+	return access == IDT_ACCESS_WRITE ? IDT_PROT_WRITE : IDT_PROT_READ;
+}
+
+/*
+ * Step 2.2.5: after a failed CAS, is the fresh value still the same
+ * translation and still granting the access?  A table item must point at
+ * the same table, a leaf at the same output page with the same size.
+ */
+static bool w_hw_still_valid(const struct idt_pt *pt, unsigned int level, uint64_t old,
+			     uint64_t fresh, bool leaf, enum idt_access access,
+			     const struct idt_pt_gate *gate)
+{
+	enum pt_kind kind = fmt_classify(pt, level, fresh);
+	int need = w_hw_needed_prot(access);
+
+	if (!leaf)
+		return kind == PT_TABLE && fmt_table_ptr(fresh) == fmt_table_ptr(old) &&
+		       (fmt_hw_table_prot(fresh) & need);
+	if (kind != PT_LEAF)
+		return false;
+	{
+		unsigned int size_lg2 = fmt_leaf_size_lg2(pt, level, old);
+
+		return fmt_leaf_size_lg2(pt, level, fresh) == size_lg2 &&
+		       fmt_leaf_oa(pt, level, fresh, size_lg2) == fmt_leaf_oa(pt, level, old, size_lg2) &&
+		       (fmt_hw_leaf_prot(fresh, gate) & need) &&
+		       fmt_hw_gate_fault(fresh, access, gate) == IDT_FAULT_NONE;
+	}
+}
+
+/*
+ * Step 2.2: brings one item to the state the access needs with a CAS from
+ * the value the walk read.  Returns false when the item no longer grants
+ * the access and the whole translation must restart; *final gets the value
+ * now in memory.
+ */
+static bool w_hw_update(struct idt_pt *pt, unsigned int level, uint64_t *slot, uint64_t read,
+			bool leaf, enum idt_access access, const struct idt_pt_gate *gate,
+			const struct idt_pt_walk_hooks *hooks, struct idt_pt_walk_result *res,
+			uint64_t *final)
+{
+	uint64_t expected = read;
+
+	for (;;) {
+		/* 2.2.2: "does it still need the update", not "is it identical" */
+		uint64_t desired = leaf ? fmt_hw_leaf_update(expected, access, gate)
+					: (gate->update_a ? expected | FMT_TABLE_A : expected);
+
+		if (desired == expected) {
+			*final = expected;
+			return true;
+		}
+		if (hooks && hooks->pre_cas)
+			hooks->pre_cas(hooks->arg, slot, level);
+		if (pt_cas(slot, &expected, desired)) {
+			res->ad_updates++;
+			*final = desired;
+			return true;
+		}
+		/* 2.2.5: never write back a stale copy: re-validate the fresh value */
+		res->cas_retries++;
+		if (!w_hw_still_valid(pt, level, read, expected, leaf, access, gate))
+			return false;
+	}
+}
+
+static int w_hw_walk(struct idt_pt *pt, uint64_t iova, enum idt_access access,
+		     const struct idt_pt_gate *gate, const struct idt_pt_walk_hooks *hooks,
+		     struct idt_pt_walk_result *res)
+{
+	struct w_hw_step path[PT_MAX_LEVELS];
+
+	memset(res, 0, sizeof(*res));
+restart:
+	{
+		uint64_t top = atomic_load_explicit(&pt->top, memory_order_acquire);
+		unsigned int top_level = pt_top_level(top);
+		uint64_t *table = pt_top_table(top);
+		int prot = IDT_PROT_READ | IDT_PROT_WRITE;
+		unsigned int depth = 0, level, size_lg2, items, first;
+		uint64_t *slot, value, *ad_slot, ad_value, final;
+		enum idt_fault_kind gate_fault;
+
+		/* an IOVA beyond the width is not present (formats.md 2.3) */
+		if (iova > pt_last_iova_at(pt, top_level))
+			return w_hw_fault(res, IDT_FAULT_NOT_PRESENT, top_level, 0);
+		/* 2.1.3: load each item once; presence, encoding, permissions */
+		for (level = top_level;; level--) {
+			unsigned int index = w_index(pt, iova, level, top_level);
+
+			slot = &table[index];
+			value = pt_load(slot);
+			switch (fmt_classify(pt, level, value)) {
+			case PT_EMPTY:
+				return w_hw_fault(res, IDT_FAULT_NOT_PRESENT, level, value);
+			case PT_BAD:
+				return w_hw_fault(res, IDT_FAULT_MALFORMED, level, value);
+			case PT_TABLE:
+				prot &= fmt_hw_table_prot(value);
+				path[depth++] = (struct w_hw_step){ slot, value };
+				table = fmt_table_ptr(value);
+				continue;
+			case PT_LEAF:
+				break;
+			}
+			break;
+		}
+		size_lg2 = fmt_leaf_size_lg2(pt, level, value);
+		items = w_leaf_items(pt, level, size_lg2);
+		first = w_index(pt, iova, level, top_level) & ~(items - 1);
+		prot &= fmt_hw_leaf_prot(value, gate);
+		if (!(prot & w_hw_needed_prot(access)))
+			return w_hw_fault(res, IDT_FAULT_PERMISSION, level, value);
+		gate_fault = fmt_hw_gate_fault(value, access, gate);
+		if (gate_fault != IDT_FAULT_NONE)
+			return w_hw_fault(res, gate_fault, level, value);
+
+		/* 2.4: A/D go to the walked item, or to the replica a test picks */
+		ad_slot = slot;
+		ad_value = value;
+		if (items > 1 && hooks && hooks->replica) {
+			ad_slot = &table[first + hooks->replica(hooks->arg, items) % items];
+			ad_value = pt_load(ad_slot);
+			if (ad_slot != slot &&
+			    !w_hw_still_valid(pt, level, value, ad_value, true, access, gate))
+				goto changed;
+		}
+
+		/* 2.1.5: the A/D phase, root first, only now that nothing faults */
+		for (unsigned int i = 0; i < depth; i++)
+			if (!w_hw_update(pt, top_level - i, path[i].slot, path[i].value, false,
+					 access, gate, hooks, res, &final))
+				goto changed;
+		if (!w_hw_update(pt, level, ad_slot, ad_value, true, access, gate, hooks, res,
+				 &final))
+			goto changed;
+
+		res->fault = IDT_FAULT_NONE;
+		res->level = level;
+		res->size_lg2 = size_lg2;
+		res->page_iova = iova & ~(pt_lg2_to_size(size_lg2) - 1);
+		res->page_oa = fmt_leaf_oa(pt, level, value, size_lg2);
+		res->oa = res->page_oa + (iova - res->page_iova);
+		res->prot = prot;
+		res->dirty = fmt_hw_write_settled(final);
+		return 0;
+	}
+changed:
+	/* 2.2.5: the entry changed meaning under the walk: start again */
+	if (++res->restarts > W_MAX_RESTARTS)
+		return w_hw_fault(res, IDT_FAULT_NOT_PRESENT, 0, 0);
+	goto restart;
+}
+
 const struct pt_format_ops PT_OPS_NAME = {
 	.name = FMT_NAME,
 	.configure = fmt_configure,
@@ -830,5 +1033,6 @@ const struct pt_format_ops PT_OPS_NAME = {
 	.read_and_clear_dirty = w_read_and_clear_dirty,
 	.make_clean = w_make_clean,
 	.make_dirty_item = w_make_dirty_item,
+	.hw_walk = w_hw_walk,
 	.destroy = w_destroy,
 };

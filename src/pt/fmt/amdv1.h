@@ -203,4 +203,47 @@ static inline bool fmt_test_and_clean_atomic(uint64_t *p)
 	return __atomic_fetch_and(p, ~AMDV1_D, __ATOMIC_ACQ_REL) & AMDV1_D;
 }
 
+/* ---- hardware walk (formats.md 2.5, 2.8; hardware.md 2.3) ---- */
+
+/* A is set in every PDE walked, as well as in the leaf item. */
+#define FMT_TABLE_A AMDV1_A
+
+/* IR/IW are ANDed down the walk. */
+static inline int fmt_hw_table_prot(uint64_t item)
+{
+	return fmt_leaf_prot(item);
+}
+
+static inline int fmt_hw_leaf_prot(uint64_t item, const struct idt_pt_gate *gate)
+{
+	(void)gate;
+	return fmt_leaf_prot(item);
+}
+
+/* HAD = 00b: no updates and no fault. */
+static inline enum idt_fault_kind fmt_hw_gate_fault(uint64_t item, enum idt_access access,
+						    const struct idt_pt_gate *gate)
+{
+	(void)item;
+	(void)access;
+	(void)gate;
+	return IDT_FAULT_NONE;
+}
+
+static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
+					  const struct idt_pt_gate *gate)
+{
+	if (gate->update_a)
+		item |= AMDV1_A;
+	if (access == IDT_ACCESS_WRITE && gate->update_d)
+		item |= AMDV1_D;
+	return item;
+}
+
+/* A write through this item needs no D update. */
+static inline bool fmt_hw_write_settled(uint64_t item)
+{
+	return item & AMDV1_D;
+}
+
 #endif

@@ -166,4 +166,49 @@ static inline bool fmt_test_and_clean_atomic(uint64_t *p)
 	return false;
 }
 
+/* ---- hardware walk (formats.md 4.3, 4.5; hardware.md 2.3) ---- */
+
+/* Table descriptors have no AF (no FEAT_HAFT). */
+#define FMT_TABLE_A 0ull
+
+/* Table attributes are ignored in walks (a project decision). */
+static inline int fmt_hw_table_prot(uint64_t item)
+{
+	(void)item;
+	return IDT_PROT_READ | IDT_PROT_WRITE;
+}
+
+/* With HD = 0, DBM is ignored: a writable-clean leaf is read-only. */
+static inline int fmt_hw_leaf_prot(uint64_t item, const struct idt_pt_gate *gate)
+{
+	bool writable = !(item & ARM_AP2) || ((item & ARM_DBM) && gate->update_d);
+
+	return IDT_PROT_READ | (writable ? IDT_PROT_WRITE : 0);
+}
+
+/* AF = 0 with HA = 0 takes an access-flag fault. */
+static inline enum idt_fault_kind fmt_hw_gate_fault(uint64_t item, enum idt_access access,
+						    const struct idt_pt_gate *gate)
+{
+	(void)access;
+	return (!(item & ARM_AF) && !gate->update_a) ? IDT_FAULT_ACCESS_FLAG : IDT_FAULT_NONE;
+}
+
+/* HA sets AF; HD marks a write by clearing AP[2] of a writable-clean leaf. */
+static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
+					  const struct idt_pt_gate *gate)
+{
+	if (gate->update_a)
+		item |= ARM_AF;
+	if (access == IDT_ACCESS_WRITE && gate->update_d && (item & ARM_DBM))
+		item &= ~ARM_AP2;
+	return item;
+}
+
+/* AP[2] = 0: writable-dirty, or writable and untracked. */
+static inline bool fmt_hw_write_settled(uint64_t item)
+{
+	return !(item & ARM_AP2);
+}
+
 #endif

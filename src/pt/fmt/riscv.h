@@ -176,4 +176,49 @@ static inline bool fmt_test_and_clean_atomic(uint64_t *p)
 	return __atomic_fetch_and(p, ~RISCV_D, __ATOMIC_ACQ_REL) & RISCV_D;
 }
 
+/* ---- hardware walk (formats.md 5.3, 5.5, 5.6; hardware.md 2.3) ---- */
+
+/* A and D exist only in leaves. */
+#define FMT_TABLE_A 0ull
+
+static inline int fmt_hw_table_prot(uint64_t item)
+{
+	(void)item;
+	return IDT_PROT_READ | IDT_PROT_WRITE;
+}
+
+/* All DMA is user mode: a leaf without U grants nothing (a project decision). */
+static inline int fmt_hw_leaf_prot(uint64_t item, const struct idt_pt_gate *gate)
+{
+	(void)gate;
+	return (item & RISCV_U) ? fmt_leaf_prot(item) : 0;
+}
+
+/* With the gate off an update that is needed is a page fault. */
+static inline enum idt_fault_kind fmt_hw_gate_fault(uint64_t item, enum idt_access access,
+						    const struct idt_pt_gate *gate)
+{
+	if (!gate->update_a && !(item & RISCV_A))
+		return IDT_FAULT_AD_DISABLED;
+	if (access == IDT_ACCESS_WRITE && !gate->update_d && !(item & RISCV_D))
+		return IDT_FAULT_AD_DISABLED;
+	return IDT_FAULT_NONE;
+}
+
+/* D only on a write, which the permission check has found W = 1 for. */
+static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
+					  const struct idt_pt_gate *gate)
+{
+	if (gate->update_a)
+		item |= RISCV_A;
+	if (access == IDT_ACCESS_WRITE && gate->update_d)
+		item |= RISCV_D;
+	return item;
+}
+
+static inline bool fmt_hw_write_settled(uint64_t item)
+{
+	return item & RISCV_D;
+}
+
 #endif

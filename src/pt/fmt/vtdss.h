@@ -146,4 +146,46 @@ static inline bool fmt_test_and_clean_atomic(uint64_t *p)
 	return __atomic_fetch_and(p, ~VTDSS_D, __ATOMIC_ACQ_REL) & VTDSS_D;
 }
 
+/* ---- hardware walk (formats.md 3.5; hardware.md 2.3) ---- */
+
+/* A is set in every second-stage entry used by the walk. */
+#define FMT_TABLE_A VTDSS_A
+
+/* R and W are ANDed over the walk (as EPT). */
+static inline int fmt_hw_table_prot(uint64_t item)
+{
+	return fmt_leaf_prot(item);
+}
+
+static inline int fmt_hw_leaf_prot(uint64_t item, const struct idt_pt_gate *gate)
+{
+	(void)gate;
+	return fmt_leaf_prot(item);
+}
+
+/* SSADE = 0: no updates and no fault. */
+static inline enum idt_fault_kind fmt_hw_gate_fault(uint64_t item, enum idt_access access,
+						    const struct idt_pt_gate *gate)
+{
+	(void)item;
+	(void)access;
+	(void)gate;
+	return IDT_FAULT_NONE;
+}
+
+static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
+					  const struct idt_pt_gate *gate)
+{
+	if (gate->update_a)
+		item |= VTDSS_A;
+	if (access == IDT_ACCESS_WRITE && gate->update_d)
+		item |= VTDSS_D;
+	return item;
+}
+
+static inline bool fmt_hw_write_settled(uint64_t item)
+{
+	return item & VTDSS_D;
+}
+
 #endif
