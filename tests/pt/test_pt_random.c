@@ -358,9 +358,10 @@ static uint64_t pick_addr(struct rt *rt)
 	return rt->base + (rnd_below(rt, WIN_SIZE >> 12) << 12);
 }
 
-/* An output address for a mapping of size at iova: mostly congruent to iova
- * modulo 8 GiB (so large pages fit), else with a random alignment. */
-static uint64_t pick_oa(struct rt *rt, uint64_t iova, uint64_t size, unsigned int align_lg2)
+/* An output address for a mapping (of at most WIN_SIZE bytes) at iova: mostly
+ * congruent to iova modulo 8 GiB (so large pages fit), else with a random
+ * alignment; the mapping stays inside the OA width either way. */
+static uint64_t pick_oa(struct rt *rt, uint64_t iova, unsigned int align_lg2)
 {
 	uint64_t room = BIT64(rt->oa_width - 33) - 1;
 	uint64_t r = rnd_below(rt, 8);
@@ -371,7 +372,6 @@ static uint64_t pick_oa(struct rt *rt, uint64_t iova, uint64_t size, unsigned in
 	if (r == 6)
 		align_lg2 = 12;
 	oa = rnd_below(rt, (BIT64(rt->oa_width) - WIN_SIZE) >> align_lg2) << align_lg2;
-	(void)size; /* size <= WIN_SIZE: oa + size stays inside the OA width */
 	return oa;
 }
 
@@ -420,7 +420,7 @@ static void op_map(struct rt *rt)
 		if (size > rt->win_last - iova + 1)
 			size = rt->win_last - iova + 1;
 	}
-	oa = pick_oa(rt, iova, size, a);
+	oa = pick_oa(rt, iova, a);
 	last = iova + (size - 1);
 	overlap = ref_overlaps(rt, iova, last);
 	if (!overlap) {
@@ -526,15 +526,15 @@ static void op_unmap(struct rt *rt)
 		first = e->iova + (a << 12);
 		last = e->iova + (b << 12) + (SZ_4K - 1);
 	} else if (r < 19) {
+		uint64_t len = rnd_log(rt, 12) << 12;
+
 		first = rt->small + (rnd_below(rt, SMALL_SIZE >> 12) << 12);
-		last = first + (rnd_log(rt, 12) << 12) - 1;
-		if (last > rt->small_last)
-			last = rt->small_last;
+		last = len - 1 > rt->small_last - first ? rt->small_last : first + (len - 1);
 	} else {
+		uint64_t len = rnd_log(rt, 12) << 21;
+
 		first = rt->base + (rnd_below(rt, WIN_SIZE >> 21) << 21);
-		last = first + (rnd_log(rt, 12) << 21) - 1;
-		if (last > rt->win_last || last < first)
-			last = rt->win_last;
+		last = len - 1 > rt->win_last - first ? rt->win_last : first + (len - 1);
 	}
 	do_unmap(rt, first, last);
 }
@@ -574,8 +574,10 @@ static void op_split(struct rt *rt)
 		rt->err[OP_SPLIT]++;
 		return;
 	}
-	/* multi-item: natural items of its level; natural: leaves of the level below */
-	piece_lg2 = ref_items(e) > 1 ? ref_item_lg2(e) : e->lg2 - 9;
+	/* multi-item: natural items of its level (unless that size is excluded,
+	 * AMD 512 GiB); natural: leaves of the level below (project decision) */
+	piece_lg2 = ref_items(e) > 1 && (rt->sizes & BIT64(ref_item_lg2(e))) ? ref_item_lg2(e)
+									  : ref_item_lg2(e) - 9;
 	count = (size_t)1 << (e->lg2 - piece_lg2);
 	if (rt->n - 1 + count > MAX_ENTRIES) {
 		rt_log(rt, "split(0x%" PRIx64 "): skipped", addr);
@@ -751,10 +753,11 @@ static bool pick_rcd_range(struct rt *rt, unsigned int algo, uint64_t *first, ui
 		return true;
 	}
 	if (r < 18) {
+		uint64_t len = rnd_log(rt, 12) << 12;
+
 		*first = rt->small + (rnd_below(rt, SMALL_SIZE >> 12) << 12);
-		*last = *first + (rnd_log(rt, 12) << 12) - 1;
-		if (*last > rt->small_last)
-			*last = rt->small_last;
+		/* inclusive ends: the region may end at 2^64 - 1 */
+		*last = len - 1 > rt->small_last - *first ? rt->small_last : *first + (len - 1);
 	} else if (r < 19) {
 		*first = rt->small;
 		*last = rt->small_last;
@@ -775,7 +778,8 @@ static void op_rcd(struct rt *rt)
 	unsigned int flags = rnd_below(rt, 3) == 0 ? IDT_DIRTY_NO_CLEAR : 0;
 	uint64_t nbits, bytes, cursor;
 	size_t i, done;
-	bool hole = false, beyond_top = false, use_bitmap = rnd_below(rt, 10) != 0, use_gather = rnd_below(rt, 10) != 0;
+	bool hole = false, beyond_top = false;
+	bool use_bitmap = rnd_below(rt, 10) != 0, use_gather = rnd_below(rt, 10) != 0;
 	int ret, expect = 0;
 
 	if (!pick_rcd_range(rt, x.algo, &x.first, &x.last)) {
@@ -1043,6 +1047,22 @@ static void run_case(struct rt *rt, const struct fmt_case *fc)
 	rt->small_last = rt->small + (SMALL_SIZE - 1);
 	print_message("[ RANDOM   ] %s: window 0x%" PRIx64 ", small region 0x%" PRIx64 "\n", fc->name,
 		      rt->base, rt->small);
+
+	if (fc->dynamic_top && rnd_below(rt, 2)) {
+		/* Grow the top to 6 levels from outside the window first, so the
+		 * window's unmaps walk tables of the chain of old roots, which
+		 * must stay (formats.md 2.3). */
+		uint64_t far = rt->base >> 63 ? 0 : 0 - SZ_4K, unmapped = 0;
+
+		rt_log(rt, "map and unmap 0x%" PRIx64 " to grow the top", far);
+		assert_int_equal(idt_pt_map(rt->pt, far, 0, SZ_4K, IDT_PROT_READ), 0);
+		assert_int_equal(idt_pt_unmap(rt->pt, far, SZ_4K, &unmapped), 0);
+		assert_int_equal(unmapped, SZ_4K);
+		rt->mapped_any = rt->tried_any = true;
+		rt->max_last_ok = rt->max_last_tried = far + (SZ_4K - 1);
+		print_message("[ RANDOM   ] %s: top grown to %u levels first\n", fc->name,
+			      top_needed(rt->max_last_ok) + 1);
+	}
 
 	rt->e = calloc(MAX_ENTRIES + 1, sizeof(*rt->e));
 	rt->tmp = calloc(MAX_ENTRIES + 1, sizeof(*rt->tmp));
