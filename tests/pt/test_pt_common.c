@@ -1869,6 +1869,43 @@ static void test_dynamic_top_keeps_roots(void **state)
 	idt_pt_destroy(pt);
 }
 
+/* ---- deferred freeing and the hardware walk after unmap ------------------- */
+
+/*
+ * idt_pt_unmap_deferred unlinks emptied tables but keeps them until the
+ * caller releases the list (after invalidating and draining), so a walk in
+ * flight never reads freed memory; the walk already sees the range unmapped.
+ */
+static void test_unmap_deferred(void **state)
+{
+	const struct fmt_cfg *c = CFG(state);
+	struct idt_pt *pt = new_pt(c);
+	struct idt_pt_free_list list = { 0 };
+	struct idt_pt_gate gate = { true, true };
+	struct idt_pt_walk_result walk;
+	uint64_t before, with_page, unmapped = 0;
+
+	before = tables_of(pt);
+	do_map(pt, BASE, OA_BASE, SZ_4K, RW);
+	with_page = tables_of(pt);
+	assert_true(with_page > before);
+
+	assert_int_equal(idt_pt_unmap_deferred(pt, BASE, SZ_4K, &unmapped, &list), 0);
+	assert_int_equal(unmapped, SZ_4K);
+	expect_unmapped(pt, BASE);
+	/* unlinked but not freed */
+	assert_int_equal(list.count, with_page - before);
+	assert_int_equal(tables_of(pt), with_page);
+	assert_int_equal(idt_pt_hw_walk(pt, BASE, IDT_ACCESS_READ, &gate, NULL, &walk), 0);
+	assert_int_equal(walk.fault, IDT_FAULT_NOT_PRESENT);
+
+	idt_pt_free_list_release(pt, &list);
+	assert_int_equal(list.count, 0);
+	assert_null(list.tables);
+	assert_int_equal(tables_of(pt), before);
+	idt_pt_destroy(pt);
+}
+
 /* ---- registration ------------------------------------------------------- */
 
 static bool any_cfg(const struct fmt_cfg *c)
@@ -1917,6 +1954,7 @@ static const struct test_def per_cfg_tests[] = {
 	{ "bad_read_and_clear", test_bad_read_and_clear, any_cfg, false },
 	{ "bad_dirty_primitives", test_bad_dirty_primitives, any_cfg, false },
 	{ "dynamic_top_keeps_roots", test_dynamic_top_keeps_roots, dynamic_top, false },
+	{ "unmap_deferred", test_unmap_deferred, any_cfg, false },
 	{ "top_of_address_space", test_top_of_address_space, amd_64bit, true },
 };
 
