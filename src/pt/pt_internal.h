@@ -29,6 +29,16 @@
  *                                  returning whether it was set (the legacy
  *                                  drivers' and ARM's primitive)
  *
+ * and for the hardware walk (hardware.md 2):
+ *   FMT_TABLE_A                    the A bit hardware sets in table items (0: none)
+ *   fmt_hw_table_prot(item)        permissions a table item grants down the walk
+ *   fmt_hw_leaf_prot(item, gate)   permissions a leaf grants (ARM: DBM counts with HD)
+ *   fmt_hw_gate_fault(item, access, gate)  the fault a gate that is off causes
+ *   fmt_hw_leaf_update(item, access, gate) the leaf as hardware updates it
+ *   fmt_hw_write_settled(item)     a write needs no D update (the IOTLB's cached d)
+ *
+ * Formats marking writes with a D bit share these through fmt/dirty_bit.h.
+ *
  * Features a format lacks are constants, so the compiler drops them.
  */
 #ifndef IODIRTY_PT_INTERNAL_H

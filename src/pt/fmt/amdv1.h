@@ -40,6 +40,10 @@
 /* Leaves sit at Linux levels 0-4; the mode-6 top table holds only PDEs. */
 #define AMDV1_MAX_LEAF_LEVEL 4
 
+#define FMT_A_BIT AMDV1_A
+#define FMT_D_BIT AMDV1_D
+#include "pt/fmt/dirty_bit.h"
+
 static inline int fmt_configure(struct idt_pt *pt, const struct idt_pt_config *config)
 {
 	unsigned int granule = config->granule_lg2 ? config->granule_lg2 : 12;
@@ -176,31 +180,10 @@ static inline int fmt_leaf_prot(uint64_t item)
 	return ((item & AMDV1_IR) ? IDT_PROT_READ : 0) | ((item & AMDV1_IW) ? IDT_PROT_WRITE : 0);
 }
 
-static inline bool fmt_is_dirty(uint64_t item)
-{
-	return item & AMDV1_D;
-}
-
-static inline uint64_t fmt_cleaned(uint64_t item)
-{
-	return item & ~AMDV1_D;
-}
-
-static inline uint64_t fmt_dirtied(uint64_t item)
-{
-	return item | AMDV1_D;
-}
-
 static inline bool fmt_trackable(uint64_t item)
 {
 	(void)item;
 	return true;
-}
-
-/* Linux 6.7's test_and_clear_bit on bit 6: a locked RMW even when D is 0. */
-static inline bool fmt_test_and_clean_atomic(uint64_t *p)
-{
-	return __atomic_fetch_and(p, ~AMDV1_D, __ATOMIC_ACQ_REL) & AMDV1_D;
 }
 
 /* ---- hardware walk (formats.md 2.5, 2.8; hardware.md 2.3) ---- */
@@ -228,22 +211,6 @@ static inline enum idt_fault_kind fmt_hw_gate_fault(uint64_t item, enum idt_acce
 	(void)access;
 	(void)gate;
 	return IDT_FAULT_NONE;
-}
-
-static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
-					  const struct idt_pt_gate *gate)
-{
-	if (gate->update_a)
-		item |= AMDV1_A;
-	if (access == IDT_ACCESS_WRITE && gate->update_d)
-		item |= AMDV1_D;
-	return item;
-}
-
-/* A write through this item needs no D update. */
-static inline bool fmt_hw_write_settled(uint64_t item)
-{
-	return item & AMDV1_D;
 }
 
 #endif

@@ -39,6 +39,10 @@
 #define RISCV_NAPOT_PPN_LOW 0x8ull
 #define RISCV_NAPOT_PPN_MASK 0xfull
 
+#define FMT_A_BIT RISCV_A
+#define FMT_D_BIT RISCV_D
+#include "pt/fmt/dirty_bit.h"
+
 static inline int fmt_configure(struct idt_pt *pt, const struct idt_pt_config *config)
 {
 	unsigned int width = config->iova_width ? config->iova_width : 48;
@@ -151,29 +155,9 @@ static inline int fmt_leaf_prot(uint64_t item)
 	return ((item & RISCV_R) ? IDT_PROT_READ : 0) | ((item & RISCV_W) ? IDT_PROT_WRITE : 0);
 }
 
-static inline bool fmt_is_dirty(uint64_t item)
-{
-	return item & RISCV_D;
-}
-
-static inline uint64_t fmt_cleaned(uint64_t item)
-{
-	return item & ~RISCV_D;
-}
-
-static inline uint64_t fmt_dirtied(uint64_t item)
-{
-	return item | RISCV_D;
-}
-
 static inline bool fmt_trackable(uint64_t item)
 {
 	return item & RISCV_W;
-}
-
-static inline bool fmt_test_and_clean_atomic(uint64_t *p)
-{
-	return __atomic_fetch_and(p, ~RISCV_D, __ATOMIC_ACQ_REL) & RISCV_D;
 }
 
 /* ---- hardware walk (formats.md 5.3, 5.5, 5.6; hardware.md 2.3) ---- */
@@ -203,22 +187,6 @@ static inline enum idt_fault_kind fmt_hw_gate_fault(uint64_t item, enum idt_acce
 	if (access == IDT_ACCESS_WRITE && !gate->update_d && !(item & RISCV_D))
 		return IDT_FAULT_AD_DISABLED;
 	return IDT_FAULT_NONE;
-}
-
-/* D only on a write, which the permission check has found W = 1 for. */
-static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
-					  const struct idt_pt_gate *gate)
-{
-	if (gate->update_a)
-		item |= RISCV_A;
-	if (access == IDT_ACCESS_WRITE && gate->update_d)
-		item |= RISCV_D;
-	return item;
-}
-
-static inline bool fmt_hw_write_settled(uint64_t item)
-{
-	return item & RISCV_D;
 }
 
 #endif

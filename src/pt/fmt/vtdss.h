@@ -28,6 +28,10 @@
 /* PS is meaningful at levels 1 (2 MiB) and 2 (1 GiB) only. */
 #define VTDSS_MAX_LEAF_LEVEL 2
 
+#define FMT_A_BIT VTDSS_A
+#define FMT_D_BIT VTDSS_D
+#include "pt/fmt/dirty_bit.h"
+
 static inline int fmt_configure(struct idt_pt *pt, const struct idt_pt_config *config)
 {
 	unsigned int width = config->iova_width ? config->iova_width : 48;
@@ -119,31 +123,10 @@ static inline int fmt_leaf_prot(uint64_t item)
 	return ((item & VTDSS_R) ? IDT_PROT_READ : 0) | ((item & VTDSS_W) ? IDT_PROT_WRITE : 0);
 }
 
-static inline bool fmt_is_dirty(uint64_t item)
-{
-	return item & VTDSS_D;
-}
-
-static inline uint64_t fmt_cleaned(uint64_t item)
-{
-	return item & ~VTDSS_D;
-}
-
-static inline uint64_t fmt_dirtied(uint64_t item)
-{
-	return item | VTDSS_D;
-}
-
 static inline bool fmt_trackable(uint64_t item)
 {
 	(void)item;
 	return true;
-}
-
-/* Linux 6.7's test_and_clear_bit on bit 9. */
-static inline bool fmt_test_and_clean_atomic(uint64_t *p)
-{
-	return __atomic_fetch_and(p, ~VTDSS_D, __ATOMIC_ACQ_REL) & VTDSS_D;
 }
 
 /* ---- hardware walk (formats.md 3.5; hardware.md 2.3) ---- */
@@ -171,21 +154,6 @@ static inline enum idt_fault_kind fmt_hw_gate_fault(uint64_t item, enum idt_acce
 	(void)access;
 	(void)gate;
 	return IDT_FAULT_NONE;
-}
-
-static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
-					  const struct idt_pt_gate *gate)
-{
-	if (gate->update_a)
-		item |= VTDSS_A;
-	if (access == IDT_ACCESS_WRITE && gate->update_d)
-		item |= VTDSS_D;
-	return item;
-}
-
-static inline bool fmt_hw_write_settled(uint64_t item)
-{
-	return item & VTDSS_D;
 }
 
 #endif
