@@ -71,7 +71,7 @@ static void set_full_bytes(uint8_t *data, uint64_t count, bool atomic)
 		__atomic_fetch_or(data + i, 0xff, __ATOMIC_RELAXED);
 }
 
-void idt_bits_set(uint8_t *data, uint64_t first, uint64_t last, bool atomic)
+void bitmap_bits_set(uint8_t *data, uint64_t first, uint64_t last, bool atomic)
 {
 	uint64_t first_byte = first / 8;
 	uint64_t last_byte = last / 8;
@@ -113,9 +113,9 @@ void idt_bitmap_record(struct idt_bitmap *bitmap, uint64_t iova, uint64_t length
 	last_bit = (last - bitmap->iova) >> bitmap->shift;
 
 	if (bitmap->window)
-		idt_bitmap_window_set(bitmap, first_bit, last_bit);
+		bitmap_window_set(bitmap, first_bit, last_bit);
 	else
-		idt_bits_set(bitmap->data, first_bit, last_bit, bitmap->atomic);
+		bitmap_bits_set(bitmap->data, first_bit, last_bit, bitmap->atomic);
 }
 
 bool idt_bitmap_test(const struct idt_bitmap *bitmap, uint64_t n)

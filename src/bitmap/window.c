@@ -98,7 +98,7 @@ static bool window_holds(const struct idt_bitmap_window *window, uint64_t last)
 	       window->base_index + last_byte < window->total_index;
 }
 
-void idt_bitmap_window_set(struct idt_bitmap *bitmap, uint64_t first, uint64_t last)
+void bitmap_window_set(struct idt_bitmap *bitmap, uint64_t first, uint64_t last)
 {
 	struct idt_bitmap_window *window = bitmap->window;
 	uint64_t window_first = window->base_index * 8;
@@ -123,7 +123,7 @@ void idt_bitmap_window_set(struct idt_bitmap *bitmap, uint64_t first, uint64_t l
 			assert(!"bitmap window: write outside the pinned pages");
 			return;
 		}
-		idt_bits_set(bitmap->data + window->base_index, cur, page_last, bitmap->atomic);
+		bitmap_bits_set(bitmap->data + window->base_index, cur, page_last, bitmap->atomic);
 		cur = page_last + 1;
 	}
 	/* Fix 5: what did not fit is set when the following windows are pinned. */
@@ -144,7 +144,7 @@ static void window_advance(struct idt_bitmap_window *window, struct idt_bitmap *
 
 		window_get(window, bitmap);
 		bits = min_u64(set_ahead, window->nbits);
-		idt_bitmap_window_set(bitmap, window->base_index * 8,
+		bitmap_window_set(bitmap, window->base_index * 8,
 				      window->base_index * 8 + bits - 1);
 		set_ahead -= bits;
 		/* Skip what set-ahead filled, but not a partly filled last byte (see the top). */
