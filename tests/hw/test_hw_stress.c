@@ -17,8 +17,8 @@
  * find a mismatch (hardware.md 5, R5).  A run that by chance loses nothing
  * is repeated, up to NEGATIVE_ATTEMPTS times.
  *
- * Environment: IODIRTY_STRESS_MEM_MB guest memory per run (default 64; the
- * issue's configuration is 1024), IODIRTY_STRESS_SECONDS per positive run
+ * Environment: IODIRTY_STRESS_MEM_MB guest memory per run (default 1024, the
+ * issue's configuration), IODIRTY_STRESS_SECONDS per positive run
  * (default 2), IODIRTY_SEED.
  */
 #include <errno.h>
@@ -49,7 +49,7 @@
 #define HOT_PAGES 16
 #define NEGATIVE_SECONDS 0.3
 #define NEGATIVE_ATTEMPTS 5
-#define DEFAULT_MEM_MB 64
+#define DEFAULT_MEM_MB 1024
 #define DEFAULT_SECONDS 2.0
 #define DEFAULT_SEED 0x5eedull
 
