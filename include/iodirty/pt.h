@@ -173,6 +173,55 @@ int idt_pt_make_dirty(struct idt_pt *pt, uint64_t iova);
 /* make_dirty on a chosen item of a multi-item entry (AMD replica, NAPOT copy). */
 int idt_pt_make_dirty_item(struct idt_pt *pt, uint64_t iova, uint32_t item_index);
 
+/*
+ * read_and_clear_dirty with iodirty's algorithm, the range split across
+ * threads (threads <= 1: the calling thread alone).  The bitmap and gather
+ * end up exactly as with one thread: each thread walks a disjoint part and
+ * records into disjoint bitmap bytes, and leaves straddling a split point
+ * are handled after the threads join.
+ */
+int idt_pt_read_and_clear_dirty_threads(struct idt_pt *pt, uint64_t iova, uint64_t size,
+					unsigned int flags, struct idt_dirty_record *record,
+					unsigned int threads);
+
+/*
+ * Marks dirty, as hardware writes would (make_dirty on the walked item),
+ * every leaf of [iova, iova + size) that contains an address iova + k *
+ * stride; stride 0 marks every leaf.  Entries that cannot become dirty (ARM
+ * DBM = 0, RISC-V read-only) are skipped.  *marked (may be NULL) gets the
+ * number of leaves marked.  For benchmarks and tests.
+ */
+int idt_pt_make_dirty_range(struct idt_pt *pt, uint64_t iova, uint64_t size, uint64_t stride,
+			    uint64_t *marked);
+
+/*
+ * Calls fn for every leaf-only (level 0) table the range reaches, with its
+ * items and its number of items, in IOVA order (a benchmark's stream-read
+ * contender reads exactly these bytes).
+ */
+int idt_pt_for_each_leaf_table(const struct idt_pt *pt, uint64_t iova, uint64_t size,
+			       void (*fn)(void *arg, const uint64_t *items, uint32_t count),
+			       void *arg);
+
+/* The instruction set the leaf-table scan of read_and_clear_dirty uses. */
+enum idt_simd {
+	IDT_SIMD_AUTO = 0,  /* the best the CPU has (the default) */
+	IDT_SIMD_SCALAR = 1,
+	IDT_SIMD_AVX2 = 2,
+	IDT_SIMD_AVX512 = 3,
+};
+
+/*
+ * Chooses the scan for the whole process (tests and benchmarks compare the
+ * paths); -EOPNOTSUPP if the CPU (or this build) lacks it.  Builds with
+ * ThreadSanitizer always scan with scalar atomic loads.
+ */
+int idt_simd_select(enum idt_simd simd);
+/* The scan in use (never IDT_SIMD_AUTO). */
+enum idt_simd idt_simd_active(void);
+/* Its name: "scalar", "avx2", "avx512". */
+const char *idt_simd_name(enum idt_simd simd);
+
 /* ---- the hardware side: the walk an emulated IOMMU performs ------------- */
 
 /* Access types of a hardware walk. */

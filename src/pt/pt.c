@@ -271,6 +271,36 @@ int idt_pt_read_and_clear_dirty(struct idt_pt *pt, uint64_t iova, uint64_t size,
 	return pt->ops->read_and_clear_dirty(pt, iova, iova + (size - 1), flags, record, algo);
 }
 
+int idt_pt_read_and_clear_dirty_threads(struct idt_pt *pt, uint64_t iova, uint64_t size,
+					unsigned int flags, struct idt_dirty_record *record,
+					unsigned int threads)
+{
+	if (!pt || !record || (flags & ~IDT_DIRTY_NO_CLEAR))
+		return -EINVAL;
+	if (!size || iova + (size - 1) < iova || iova + (size - 1) > pt_max_last_iova(pt))
+		return -EINVAL;
+	return pt->ops->read_and_clear_dirty_threads(pt, iova, iova + (size - 1), flags, record,
+						      threads);
+}
+
+int idt_pt_make_dirty_range(struct idt_pt *pt, uint64_t iova, uint64_t size, uint64_t stride,
+			    uint64_t *marked)
+{
+	if (!pt || !size || iova + (size - 1) < iova || iova + (size - 1) > pt_max_last_iova(pt))
+		return -EINVAL;
+	return pt->ops->make_dirty_range(pt, iova, iova + (size - 1), stride, marked);
+}
+
+int idt_pt_for_each_leaf_table(const struct idt_pt *pt, uint64_t iova, uint64_t size,
+			       void (*fn)(void *arg, const uint64_t *items, uint32_t count),
+			       void *arg)
+{
+	if (!pt || !fn || !size || iova + (size - 1) < iova ||
+	    iova + (size - 1) > pt_max_last_iova(pt))
+		return -EINVAL;
+	return pt->ops->for_each_leaf_table(pt, iova, iova + (size - 1), fn, arg);
+}
+
 int idt_pt_is_dirty(const struct idt_pt *pt, uint64_t iova, bool *dirty)
 {
 	struct idt_pt_leaf leaf;

@@ -153,6 +153,23 @@ static inline uint64_t pt_lg2_to_size(unsigned int lg2)
 uint64_t *pt_table_alloc(struct idt_pt *pt, unsigned int index_bits);
 void pt_table_free(struct idt_pt *pt, uint64_t *table);
 
+/*
+ * The leaf-table scan (scan.c): sets bit i of mask (zeroed by the caller,
+ * count <= 512) when item i is dirty, (item & dirty_mask) == dirty_value, or
+ * is not a leaf where that matters, (item & hole_mask) != hole_value
+ * (hole_mask 0: never).  items must be 64-byte aligned.
+ */
+struct pt_scan_key {
+	uint64_t dirty_mask;
+	uint64_t dirty_value;
+	uint64_t hole_mask;
+	uint64_t hole_value;
+};
+typedef void (*pt_scan_fn)(const uint64_t *items, uint32_t count, const struct pt_scan_key *key,
+			   uint64_t *mask);
+/* The scan idt_simd_active() names. */
+pt_scan_fn pt_scan_function(void);
+
 /* Operations a format instantiates from walker.h. */
 struct pt_format_ops {
 	const char *name;
@@ -172,6 +189,14 @@ struct pt_format_ops {
 	int (*hw_walk)(struct idt_pt *pt, uint64_t iova, enum idt_access access,
 		       const struct idt_pt_gate *gate, const struct idt_pt_walk_hooks *hooks,
 		       struct idt_pt_walk_result *result);
+	int (*read_and_clear_dirty_threads)(struct idt_pt *pt, uint64_t iova, uint64_t last,
+					    unsigned int flags, struct idt_dirty_record *record,
+					    unsigned int threads);
+	int (*make_dirty_range)(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t stride,
+				uint64_t *marked);
+	int (*for_each_leaf_table)(const struct idt_pt *pt, uint64_t iova, uint64_t last,
+				   void (*fn)(void *arg, const uint64_t *items, uint32_t count),
+				   void *arg);
 	void (*destroy)(struct idt_pt *pt);
 };
 

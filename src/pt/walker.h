@@ -15,6 +15,7 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -625,6 +626,11 @@ struct w_rcd {
 	/* iodirty coalesces adjacent dirty leaves into one pending run */
 	uint64_t run_start;
 	uint64_t run_length;
+	pt_scan_fn scan; /* iodirty's leaf-table scan */
+	/* a threaded walk leaves entries reaching outside [own_first,
+	 * own_last] to the joining thread (single walks own everything) */
+	uint64_t own_first;
+	uint64_t own_last;
 };
 
 static void w_emit(struct w_rcd *r, uint64_t start, uint64_t length)
@@ -682,6 +688,13 @@ static inline unsigned int w_rcd_leaf(struct w_rcd *r, uint64_t *table, unsigned
 
 	if (items == 1 ? !fmt_is_dirty(item) : !w_run_dirty(&table[first], items))
 		return first + items - 1;
+	if (!generic) {
+		uint64_t entry_first = w_item_start(pt, cursor, level, r->top_level, first);
+
+		if (entry_first < r->own_first ||
+		    entry_first + (pt_lg2_to_size(size_lg2) - 1) > r->own_last)
+			return first + items - 1;
+	}
 	if (start < cursor)
 		start = cursor;
 	if (generic) {
@@ -711,33 +724,68 @@ static inline unsigned int w_rcd_leaf(struct w_rcd *r, uint64_t *table, unsigned
 }
 
 /*
- * iodirty's scan of a leaf-only table: one load and one test per clean item.
- * Only items that read dirty (and the first and last item, whose runs may
- * reach outside the walk) are classified; a run is handled when its first
- * dirty item is met.  This loop is what a vectorised scan replaces.
+ * iodirty's pass over a leaf-only table.  The scan (scan.c, vectorised
+ * where the CPU allows) marks the items that need a look: dirty ones, and
+ * for ARM non-pages; clean items cost one load and one compare.  The first
+ * and last item of the walk always get a look, since their runs may reach
+ * outside it.  A natural single-item leaf inside the walk is recorded and
+ * cleaned inline; anything else goes through w_rcd_leaf.
  */
 static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 {
+	static const struct pt_scan_key key = {
+		FMT_SCAN_DIRTY_MASK, FMT_SCAN_DIRTY_VALUE, FMT_SCAN_HOLE_MASK, FMT_SCAN_HOLE_VALUE,
+	};
 	struct idt_pt *pt = r->pt;
 	unsigned int index = w_index(pt, cursor, 0, r->top_level);
 	unsigned int end = w_end_index(pt, cursor, r->last, 0, r->top_level);
+	unsigned int items = 1u << pt_index_bits(pt, 0, r->top_level);
+	unsigned int granule = pt->granule_lg2;
+	uint64_t table_iova = w_item_start(pt, cursor, 0, r->top_level, 0);
+	/* mask bit j is item first + j; the scan reads whole blocks of 8 */
+	unsigned int first = index & ~63u;
+	unsigned int stop = (end | 7u) + 1 < items ? (end | 7u) + 1 : items;
+	uint64_t mask[(1u << PT_ITEM_BITS) / 64] = { 0 };
+	unsigned int resume = index; /* items before it belong to a run handled already */
 
-	for (unsigned int i = index; i <= end; i++) {
-		uint64_t item = pt_load(&table[i]);
+	r->scan(&table[first], stop - first, &key, mask);
+	mask[(index - first) / 64] |= 1ull << (index % 64);
+	mask[(end - first) / 64] |= 1ull << (end % 64);
 
-		if (!fmt_is_dirty(item) && i != index && i != end) {
-			if (FMT_HOLES_ARE_ERRORS && fmt_classify(pt, 0, item) != PT_LEAF)
-				return -EINVAL;
-			continue;
-		}
-		switch (fmt_classify(pt, 0, item)) {
-		case PT_LEAF:
-			i = w_rcd_leaf(r, table, 0, cursor, i, end, item, false);
-			break;
-		default:
-			if (FMT_HOLES_ARE_ERRORS)
-				return -EINVAL;
-			break;
+	for (unsigned int word = 0; word <= (end - first) / 64; word++) {
+		uint64_t bits = mask[word];
+
+		while (bits) {
+			unsigned int i = first + word * 64 + (unsigned int)__builtin_ctzll(bits);
+			uint64_t item;
+
+			bits &= bits - 1;
+			if (i < resume)
+				continue;
+			if (i > end)
+				break;
+			item = pt_load(&table[i]);
+			if (fmt_classify(pt, 0, item) != PT_LEAF) {
+				if (FMT_HOLES_ARE_ERRORS)
+					return -EINVAL;
+				continue;
+			}
+			if (i != index && i != end && fmt_is_dirty(item) &&
+			    fmt_leaf_size_lg2(pt, 0, item) == granule) {
+				uint64_t start = table_iova + ((uint64_t)i << granule);
+
+				if (r->run_length && r->run_start + r->run_length == start) {
+					r->run_length += 1ull << granule;
+				} else {
+					w_flush_run(r);
+					r->run_start = start;
+					r->run_length = 1ull << granule;
+				}
+				if (r->clear)
+					w_clean_run(&table[i], 1);
+				continue;
+			}
+			resume = w_rcd_leaf(r, table, 0, cursor, i, end, item, false) + 1;
 		}
 	}
 	return 0;
@@ -827,6 +875,8 @@ static int w_read_and_clear_dirty(struct idt_pt *pt, uint64_t iova, uint64_t las
 		.record = record,
 		.top_level = pt_top_level(top),
 		.clear = !(flags & IDT_DIRTY_NO_CLEAR),
+		.scan = pt_scan_function(),
+		.own_last = UINT64_MAX,
 	};
 	int ret;
 
@@ -843,6 +893,250 @@ static int w_read_and_clear_dirty(struct idt_pt *pt, uint64_t iova, uint64_t las
 		return ret;
 	}
 	return -EINVAL;
+}
+
+/* ---- threaded read and clear --------------------------------------------- */
+
+#define W_MAX_THREADS 64
+
+struct w_rcd_part {
+	struct w_rcd walk;
+	struct idt_dirty_record record; /* the shared bitmap, its own gather */
+	struct idt_gather gather;
+	uint64_t iova;
+	uint64_t *root;
+	int ret;
+	pthread_t thread;
+};
+
+static void *w_rcd_part_run(void *arg)
+{
+	struct w_rcd_part *part = arg;
+
+	part->ret = w_rcd_table(&part->walk, part->root, part->walk.top_level, part->iova, false);
+	w_flush_run(&part->walk);
+	return NULL;
+}
+
+/*
+ * Splits [iova, last] at boundaries aligned to a leaf table's span and to a
+ * bitmap byte, so threads touch disjoint tables and disjoint bitmap bytes.
+ * Each part owns the entries wholly inside it; an entry straddling a
+ * boundary (only one larger than the alignment can) is left to the end,
+ * where the calling thread harvests it alone.
+ */
+static int w_read_and_clear_dirty_threads(struct idt_pt *pt, uint64_t iova, uint64_t last,
+					  unsigned int flags, struct idt_dirty_record *record,
+					  unsigned int threads)
+{
+	uint64_t top = atomic_load(&pt->top);
+	unsigned int top_level = pt_top_level(top);
+	unsigned int align_lg2 = pt_item_lg2(pt, 1);
+	struct w_rcd_part parts[W_MAX_THREADS];
+	uint64_t origin = iova, chunk, span = last - iova;
+	unsigned int started = 0;
+	int ret = 0;
+
+	if (last > pt_last_iova_at(pt, top_level))
+		return -EINVAL;
+	if (record->bitmap) {
+		origin = record->bitmap->iova;
+		if (record->bitmap->shift + 3 > align_lg2)
+			align_lg2 = record->bitmap->shift + 3;
+	}
+	if (threads > W_MAX_THREADS)
+		threads = W_MAX_THREADS;
+	/* too small to share, or a bitmap starting after the range: one walk */
+	if (threads <= 1 || align_lg2 >= 63 || origin > iova ||
+	    span / threads < (1ull << align_lg2))
+		return w_read_and_clear_dirty(pt, iova, last, flags, record, IDT_RCD_IODIRTY);
+	chunk = (span / threads + (1ull << align_lg2)) & ~((1ull << align_lg2) - 1);
+
+	for (unsigned int k = 0; k < threads; k++) {
+		struct w_rcd_part *part = &parts[k];
+		/* boundaries are origin + a multiple of the alignment */
+		uint64_t from = k ? iova - ((iova - origin) & ((1ull << align_lg2) - 1)) + k * chunk
+				  : iova;
+		uint64_t to = k + 1 < threads
+				      ? iova - ((iova - origin) & ((1ull << align_lg2) - 1)) +
+						(k + 1) * chunk - 1
+				      : last;
+
+		if (from > last || from < iova)
+			break;
+		if (to > last || to < from)
+			to = last;
+		idt_gather_init(&part->gather);
+		part->record = (struct idt_dirty_record){ record->bitmap,
+							   record->gather ? &part->gather : NULL };
+		part->walk = (struct w_rcd){
+			.pt = pt,
+			.last = to,
+			.record = &part->record,
+			.top_level = top_level,
+			.clear = !(flags & IDT_DIRTY_NO_CLEAR),
+			.scan = pt_scan_function(),
+			.own_first = k ? from : 0,
+			.own_last = to == last ? UINT64_MAX : to,
+		};
+		part->iova = from;
+		part->root = pt_top_table(top);
+		part->ret = 0;
+		/* the last part runs on the calling thread */
+		if (to == last) {
+			w_rcd_part_run(part);
+			started = k + 1;
+			break;
+		}
+		if (pthread_create(&part->thread, NULL, w_rcd_part_run, part)) {
+			w_rcd_part_run(part);
+			part->thread = pthread_self();
+		}
+		started = k + 1;
+		if (to == last)
+			break;
+	}
+	for (unsigned int k = 0; k < started; k++) {
+		struct w_rcd_part *part = &parts[k];
+
+		if (k + 1 < started && !pthread_equal(part->thread, pthread_self()))
+			pthread_join(part->thread, NULL);
+		if (!ret)
+			ret = part->ret;
+		if (record->gather && !idt_gather_empty(&part->gather)) {
+			idt_gather_add(record->gather, part->gather.start,
+				       part->gather.last - part->gather.start + 1);
+		}
+	}
+	/* the entries that straddle a boundary, each once */
+	for (unsigned int k = 1; k < started; k++) {
+		struct w_found found;
+		uint64_t from = parts[k].iova;
+
+		if (!w_find(pt, from, &found) && found.entry_iova < from) {
+			uint64_t entry_last = found.entry_iova + (pt_lg2_to_size(found.size_lg2) - 1);
+			int err = w_read_and_clear_dirty(
+				pt, found.entry_iova < iova ? iova : found.entry_iova,
+				entry_last < last ? entry_last : last, flags, record, IDT_RCD_IODIRTY);
+
+			if (!ret)
+				ret = err;
+		}
+	}
+	return ret;
+}
+
+/* ---- bulk marking and table enumeration (benchmarks, tests) ------------ */
+
+struct w_mark {
+	struct idt_pt *pt;
+	uint64_t base;   /* the range's start: points are base + k * stride */
+	uint64_t last;
+	uint64_t stride;
+	unsigned int top_level;
+	uint64_t marked;
+};
+
+/* Does [start, last] (inside the range) contain a point base + k * stride? */
+static bool w_mark_hits(const struct w_mark *m, uint64_t start, uint64_t last)
+{
+	uint64_t offset, point;
+
+	if (!m->stride)
+		return true;
+	offset = start - m->base;
+	point = start + (offset % m->stride ? m->stride - offset % m->stride : 0);
+	return point >= start && point <= last;
+}
+
+static void w_mark_table(struct w_mark *m, uint64_t *table, unsigned int level,
+			 uint64_t cursor)
+{
+	struct idt_pt *pt = m->pt;
+	unsigned int index = w_index(pt, cursor, level, m->top_level);
+	unsigned int end = w_end_index(pt, cursor, m->last, level, m->top_level);
+
+	for (; index <= end; index++) {
+		uint64_t item = pt_load(&table[index]);
+		uint64_t start = w_item_start(pt, cursor, level, m->top_level, index);
+
+		if (start < cursor)
+			start = cursor;
+		switch (fmt_classify(pt, level, item)) {
+		case PT_TABLE:
+			w_mark_table(m, fmt_table_ptr(item), level - 1, start);
+			break;
+		case PT_LEAF: {
+			unsigned int size_lg2 = fmt_leaf_size_lg2(pt, level, item);
+			unsigned int items = w_leaf_items(pt, level, size_lg2);
+			unsigned int run_first = index & ~(items - 1);
+			uint64_t entry_last = w_item_start(pt, cursor, level, m->top_level, run_first) +
+					      (pt_lg2_to_size(size_lg2) - 1);
+
+			if (fmt_trackable(item) &&
+			    w_mark_hits(m, start, entry_last < m->last ? entry_last : m->last)) {
+				w_mark_dirty(&table[index]);
+				m->marked++;
+			}
+			index = run_first + items - 1;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+static int w_make_dirty_range(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t stride,
+			      uint64_t *marked)
+{
+	uint64_t top = atomic_load(&pt->top);
+	struct w_mark m = { .pt = pt, .base = iova, .last = last, .stride = stride,
+			    .top_level = pt_top_level(top) };
+
+	if (last > pt_last_iova_at(pt, m.top_level))
+		last = m.last = pt_last_iova_at(pt, m.top_level);
+	if (iova <= last)
+		w_mark_table(&m, pt_top_table(top), m.top_level, iova);
+	if (marked)
+		*marked = m.marked;
+	return 0;
+}
+
+static void w_leaf_tables(const struct idt_pt *pt, uint64_t *table, unsigned int level,
+			  unsigned int top_level, uint64_t cursor, uint64_t last,
+			  void (*fn)(void *arg, const uint64_t *items, uint32_t count), void *arg)
+{
+	unsigned int index, end;
+
+	if (level == 0) {
+		fn(arg, table, 1u << pt_index_bits(pt, 0, top_level));
+		return;
+	}
+	index = w_index(pt, cursor, level, top_level);
+	end = w_end_index(pt, cursor, last, level, top_level);
+	for (; index <= end; index++) {
+		uint64_t item = pt_load(&table[index]);
+		uint64_t start = w_item_start(pt, cursor, level, top_level, index);
+
+		if (fmt_classify(pt, level, item) == PT_TABLE)
+			w_leaf_tables(pt, fmt_table_ptr(item), level - 1, top_level,
+				      start < cursor ? cursor : start, last, fn, arg);
+	}
+}
+
+static int w_for_each_leaf_table(const struct idt_pt *pt, uint64_t iova, uint64_t last,
+				 void (*fn)(void *arg, const uint64_t *items, uint32_t count),
+				 void *arg)
+{
+	uint64_t top = atomic_load(&((struct idt_pt *)pt)->top);
+	unsigned int top_level = pt_top_level(top);
+
+	if (last > pt_last_iova_at(pt, top_level))
+		last = pt_last_iova_at(pt, top_level);
+	if (iova <= last)
+		w_leaf_tables(pt, pt_top_table(top), top_level, top_level, iova, last, fn, arg);
+	return 0;
 }
 
 /* ---- the hardware walk (hardware.md 2) --------------------------------- */
@@ -1034,5 +1328,8 @@ const struct pt_format_ops PT_OPS_NAME = {
 	.make_clean = w_make_clean,
 	.make_dirty_item = w_make_dirty_item,
 	.hw_walk = w_hw_walk,
+	.make_dirty_range = w_make_dirty_range,
+	.read_and_clear_dirty_threads = w_read_and_clear_dirty_threads,
+	.for_each_leaf_table = w_for_each_leaf_table,
 	.destroy = w_destroy,
 };

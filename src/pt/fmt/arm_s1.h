@@ -133,6 +133,13 @@ static inline int fmt_leaf_prot(uint64_t item)
 	return IDT_PROT_READ | (writable ? IDT_PROT_WRITE : 0);
 }
 
+/* The leaf-table scan's key: dirty is DBM with AP[2] clear; any level-0
+ * item that is not a page (type 11b) is a hole, an error for ARM. */
+#define FMT_SCAN_DIRTY_MASK (ARM_AP2 | ARM_DBM)
+#define FMT_SCAN_DIRTY_VALUE ARM_DBM
+#define FMT_SCAN_HOLE_MASK ARM_TYPE_MASK
+#define FMT_SCAN_HOLE_VALUE ARM_TYPE_PAGE_OR_TABLE
+
 static inline bool fmt_is_dirty(uint64_t item)
 {
 	return (item & (ARM_AP2 | ARM_DBM)) == ARM_DBM;

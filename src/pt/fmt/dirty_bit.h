@@ -9,6 +9,12 @@
 
 #include "pt/pt_internal.h"
 
+/* The leaf-table scan's key: dirty is D set; holes are skipped, not errors. */
+#define FMT_SCAN_DIRTY_MASK FMT_D_BIT
+#define FMT_SCAN_DIRTY_VALUE FMT_D_BIT
+#define FMT_SCAN_HOLE_MASK 0ull
+#define FMT_SCAN_HOLE_VALUE 0ull
+
 static inline bool fmt_is_dirty(uint64_t item)
 {
 	return item & FMT_D_BIT;
