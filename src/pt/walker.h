@@ -809,6 +809,15 @@ static inline int w_rcd_table(struct w_rcd *r, uint64_t *table, unsigned int lev
 
 		switch (fmt_classify(pt, level, item)) {
 		case PT_TABLE:
+			/* Hardware prefetchers stop at a page boundary: start the
+			 * next leaf table's lines while this one is scanned. */
+			if (level == 1 && !generic && index < end) {
+				uint64_t next = pt_load(&table[index + 1]);
+
+				if (fmt_classify(pt, level, next) == PT_TABLE)
+					for (unsigned int line = 0; line < 8; line++)
+						__builtin_prefetch(fmt_table_ptr(next) + 8 * line);
+			}
 			ret = w_rcd_table(r, fmt_table_ptr(item), level - 1,
 					  start < cursor ? cursor : start, generic);
 			if (ret)
