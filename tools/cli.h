@@ -37,6 +37,7 @@ extern const size_t cli_ncommands;
 /* Subcommands (cmd_<name>.c). */
 int cmd_help(int argc, char **argv);
 int cmd_pt_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints the usage of every subcommand to f. */
 void cli_print_usage(FILE *f);
