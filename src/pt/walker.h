@@ -723,6 +723,44 @@ static inline unsigned int w_rcd_leaf(struct w_rcd *r, uint64_t *table, unsigned
 	return first + items - 1;
 }
 
+/* Adds [start, start + length) to the pending run, flushing a run it does
+ * not continue. */
+static inline void w_extend_run(struct w_rcd *r, uint64_t start, uint64_t length)
+{
+	if (r->run_length && r->run_start + r->run_length == start) {
+		r->run_length += length;
+	} else {
+		w_flush_run(r);
+		r->run_start = start;
+		r->run_length = length;
+	}
+}
+
+/*
+ * Cleans the leading items of a block of 64 that read dirty and are natural
+ * single-item leaves; returns how many (the caller records them as one
+ * range and handles the rest item by item).
+ */
+static inline unsigned int w_rcd_dirty_block(struct w_rcd *r, uint64_t *items)
+{
+	unsigned int k;
+
+	for (k = 0; k < 64; k++) {
+		uint64_t item = pt_load(&items[k]);
+
+		if (!fmt_is_dirty(item) || fmt_classify(r->pt, 0, item) != PT_LEAF ||
+		    fmt_leaf_size_lg2(r->pt, 0, item) != r->pt->granule_lg2)
+			break;
+		if (!r->clear)
+			continue;
+		if (FMT_CLEAN_NEEDS_ATOMIC)
+			fmt_test_and_clean_atomic(&items[k]);
+		else
+			pt_store(&items[k], fmt_cleaned(item));
+	}
+	return k;
+}
+
 /*
  * iodirty's pass over a leaf-only table.  The scan (scan.c, vectorised
  * where the CPU allows) marks the items that need a look: dirty ones, and
@@ -749,12 +787,29 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 	unsigned int resume = index; /* items before it belong to a run handled already */
 
 	r->scan(&table[first], stop - first, &key, mask);
-	mask[(index - first) / 64] |= 1ull << (index % 64);
-	mask[(end - first) / 64] |= 1ull << (end % 64);
+	/* Only a walk that starts or ends inside this table can cut a run or
+	 * an item: then its first and last item need a look even if clean. */
+	if (cursor != table_iova)
+		mask[(index - first) / 64] |= 1ull << (index % 64);
+	if (end != items - 1 || r->last - table_iova < ((uint64_t)items << granule) - 1)
+		mask[(end - first) / 64] |= 1ull << (end % 64);
 
 	for (unsigned int word = 0; word <= (end - first) / 64; word++) {
 		uint64_t bits = mask[word];
+		unsigned int base = first + word * 64;
 
+		/* 64 dirty items wholly inside the walk: if they are natural
+		 * leaves (the usual case at high density), clean them in one
+		 * tight loop and extend the pending run once */
+		if (bits == ~0ull && base > index && base + 63 < end && base >= resume) {
+			unsigned int k = w_rcd_dirty_block(r, &table[base]);
+
+			if (k) {
+				w_extend_run(r, table_iova + ((uint64_t)base << granule),
+					     (uint64_t)k << granule);
+				bits = k == 64 ? 0 : bits & (~0ull << k);
+			}
+		}
 		while (bits) {
 			unsigned int i = first + word * 64 + (unsigned int)__builtin_ctzll(bits);
 			uint64_t item;
@@ -770,17 +825,11 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 					return -EINVAL;
 				continue;
 			}
-			if (i != index && i != end && fmt_is_dirty(item) &&
-			    fmt_leaf_size_lg2(pt, 0, item) == granule) {
-				uint64_t start = table_iova + ((uint64_t)i << granule);
-
-				if (r->run_length && r->run_start + r->run_length == start) {
-					r->run_length += 1ull << granule;
-				} else {
-					w_flush_run(r);
-					r->run_start = start;
-					r->run_length = 1ull << granule;
-				}
+			if (fmt_is_dirty(item) && fmt_leaf_size_lg2(pt, 0, item) == granule &&
+			    ((i != index && i != end) ||
+			     (cursor <= table_iova + ((uint64_t)i << granule) &&
+			      r->last - table_iova >= ((uint64_t)(i + 1) << granule) - 1))) {
+				w_extend_run(r, table_iova + ((uint64_t)i << granule), 1ull << granule);
 				if (r->clear)
 					w_clean_run(&table[i], 1);
 				continue;
@@ -790,6 +839,12 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 	}
 	return 0;
 }
+
+/* How many leaf tables ahead of the scan to prefetch: far enough that a
+ * table's 4 KiB arrive while the ones before it are scanned. */
+#ifndef W_PREFETCH_AHEAD
+#define W_PREFETCH_AHEAD 3
+#endif
 
 /* One pass over a table; generic selects the Linux 6.19 baseline's record
  * rules, otherwise iodirty's. */
@@ -809,13 +864,13 @@ static inline int w_rcd_table(struct w_rcd *r, uint64_t *table, unsigned int lev
 
 		switch (fmt_classify(pt, level, item)) {
 		case PT_TABLE:
-			/* Hardware prefetchers stop at a page boundary: start the
-			 * next leaf table's lines while this one is scanned. */
-			if (level == 1 && !generic && index < end) {
-				uint64_t next = pt_load(&table[index + 1]);
+			/* Hardware prefetchers stop at a page boundary: fetch the
+			 * leaf table W_PREFETCH_AHEAD ahead while this one is scanned. */
+			if (level == 1 && !generic && index + W_PREFETCH_AHEAD <= end) {
+				uint64_t next = pt_load(&table[index + W_PREFETCH_AHEAD]);
 
 				if (fmt_classify(pt, level, next) == PT_TABLE)
-					for (unsigned int line = 0; line < 8; line++)
+					for (unsigned int line = 0; line < 64; line++)
 						__builtin_prefetch(fmt_table_ptr(next) + 8 * line);
 			}
 			ret = w_rcd_table(r, fmt_table_ptr(item), level - 1,
