@@ -1010,9 +1010,11 @@ static int w_read_and_clear_dirty_threads(struct idt_pt *pt, uint64_t iova, uint
 	}
 	if (threads > W_MAX_THREADS)
 		threads = W_MAX_THREADS;
-	/* too small to share, or a bitmap starting after the range: one walk */
-	if (threads <= 1 || align_lg2 >= 63 || origin > iova ||
-	    span / threads < (1ull << align_lg2))
+	/* Too small to share (a thread costs tens of microseconds to start:
+	 * each must get at least 64 leaf tables' span), or a bitmap starting
+	 * after the range: one walk. */
+	if (threads <= 1 || align_lg2 >= 57 || origin > iova ||
+	    span / threads < (1ull << (align_lg2 + 6)))
 		return w_read_and_clear_dirty(pt, iova, last, flags, record, IDT_RCD_IODIRTY);
 	chunk = (span / threads + (1ull << align_lg2)) & ~((1ull << align_lg2) - 1);
 

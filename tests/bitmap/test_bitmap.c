@@ -1251,6 +1251,31 @@ static void test_bm03b_fuzz(void **state)
 	assert_int_equal(munmap(region.map, region.rw_size + page), 0);
 }
 
+/* Atomic mode writes whole bytes as aligned words and end bytes: for every
+ * pointer alignment and run, it sets exactly what plain mode sets. */
+static void test_atomic_full_bytes_match_plain(void **state)
+{
+	uint8_t plain[160], atomic[160];
+
+	(void)state;
+	for (unsigned int offset = 0; offset < 8; offset++) {
+		for (uint64_t first = 0; first < 80; first += 7) {
+			for (uint64_t length = 1; first + length <= 1000; length += 37) {
+				struct idt_bitmap p, a;
+
+				memset(plain, 0x11, sizeof(plain));
+				memset(atomic, 0x11, sizeof(atomic));
+				assert_int_equal(idt_bitmap_init(&p, 0, 1000 * 4096, 4096, plain + offset), 0);
+				assert_int_equal(idt_bitmap_init(&a, 0, 1000 * 4096, 4096, atomic + offset), 0);
+				a.atomic = true;
+				idt_bitmap_record(&p, first * 4096, length * 4096);
+				idt_bitmap_record(&a, first * 4096, length * 4096);
+				assert_memory_equal(plain, atomic, sizeof(plain));
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1278,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_window_errors),
 		cmocka_unit_test(test_window_record_before_window_start),
 		cmocka_unit_test(test_atomic_two_harvesters),
+		cmocka_unit_test(test_atomic_full_bytes_match_plain),
 		cmocka_unit_test(test_gather),
 		cmocka_unit_test(test_bm03b_fuzz),
 	};
