@@ -28,6 +28,8 @@
  *   fmt_test_and_clean_atomic(p)   reset the write record with one atomic RMW,
  *                                  returning whether it was set (the legacy
  *                                  drivers' and ARM's primitive)
+ *   fmt_clean_seen_dirty_atomic(p) the atomic clean of an item just seen dirty
+ *                                  (ARM's set_bit of AP[2])
  *
  * and for the hardware walk (hardware.md 2):
  *   FMT_TABLE_A                    the A bit hardware sets in table items (0: none)

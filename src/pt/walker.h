@@ -661,7 +661,7 @@ static inline void w_clean_run(uint64_t *run, unsigned int items)
 		if (!fmt_is_dirty(value))
 			continue;
 		if (FMT_CLEAN_NEEDS_ATOMIC)
-			fmt_test_and_clean_atomic(&run[i]);
+			fmt_clean_seen_dirty_atomic(&run[i]);
 		else
 			pt_store(&run[i], fmt_cleaned(value));
 	}
@@ -754,7 +754,7 @@ static inline unsigned int w_rcd_dirty_block(struct w_rcd *r, uint64_t *items)
 		if (!r->clear)
 			continue;
 		if (FMT_CLEAN_NEEDS_ATOMIC)
-			fmt_test_and_clean_atomic(&items[k]);
+			fmt_clean_seen_dirty_atomic(&items[k]);
 		else
 			pt_store(&items[k], fmt_cleaned(item));
 	}

@@ -160,6 +160,14 @@ static inline bool fmt_trackable(uint64_t item)
 	return item & ARM_DBM;
 }
 
+/* Cleans an item the harvest has just seen dirty: Linux's atomic set_bit
+ * of AP[2] (formats.md 4.4), unconditional because a dirty item cannot
+ * change state under hardware, which only ever clears AP[2]. */
+static inline void fmt_clean_seen_dirty_atomic(uint64_t *p)
+{
+	__atomic_fetch_or(p, ARM_AP2, __ATOMIC_RELAXED);
+}
+
 /* Sets AP[2] only on a dirty item, atomically (Linux applies set_bit to
  * items it saw dirty; setting AP[2] on a DBM = 0 item would revoke write). */
 static inline bool fmt_test_and_clean_atomic(uint64_t *p)

@@ -37,6 +37,12 @@ static inline bool fmt_test_and_clean_atomic(uint64_t *p)
 	return __atomic_fetch_and(p, ~FMT_D_BIT, __ATOMIC_ACQ_REL) & FMT_D_BIT;
 }
 
+/* The atomic clean of an item the harvest has just seen dirty. */
+static inline void fmt_clean_seen_dirty_atomic(uint64_t *p)
+{
+	__atomic_fetch_and(p, ~FMT_D_BIT, __ATOMIC_RELAXED);
+}
+
 /* hardware.md 2.3: A on any access the gate allows, D on a permitted write. */
 static inline uint64_t fmt_hw_leaf_update(uint64_t item, enum idt_access access,
 					  const struct idt_pt_gate *gate)
