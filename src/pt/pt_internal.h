@@ -21,6 +21,7 @@
  *   fmt_leaf_size_lg2(pt, level, item)  decoded size of the whole entry, 0 if malformed
  *   fmt_leaf_oa(pt, level, item, size_lg2)  output address of the entry's start
  *   fmt_leaf_prot(item)            IDT_PROT_* of a leaf
+ *   fmt_leaf0_natural(pt, item)    a level-0 item is a natural single-item leaf
  *   fmt_is_dirty(item)             the item records a write
  *   fmt_cleaned(item)              the item with its write record reset
  *   fmt_dirtied(item)              the item as hardware marks it written

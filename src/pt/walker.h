@@ -748,8 +748,7 @@ static inline unsigned int w_rcd_dirty_block(struct w_rcd *r, uint64_t *items)
 	for (k = 0; k < 64; k++) {
 		uint64_t item = pt_load(&items[k]);
 
-		if (!fmt_is_dirty(item) || fmt_classify(r->pt, 0, item) != PT_LEAF ||
-		    fmt_leaf_size_lg2(r->pt, 0, item) != r->pt->granule_lg2)
+		if (!fmt_is_dirty(item) || !fmt_leaf0_natural(r->pt, item))
 			break;
 		if (!r->clear)
 			continue;
@@ -825,7 +824,7 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 					return -EINVAL;
 				continue;
 			}
-			if (fmt_is_dirty(item) && fmt_leaf_size_lg2(pt, 0, item) == granule &&
+			if (fmt_is_dirty(item) && fmt_leaf0_natural(pt, item) &&
 			    ((i != index && i != end) ||
 			     (cursor <= table_iova + ((uint64_t)i << granule) &&
 			      r->last - table_iova >= ((uint64_t)(i + 1) << granule) - 1))) {

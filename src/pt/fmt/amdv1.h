@@ -133,6 +133,14 @@ static inline enum pt_kind fmt_classify(const struct idt_pt *pt, unsigned int le
 	return (level > 0 && nl == level) ? PT_TABLE : PT_BAD;
 }
 
+/* A natural single-item leaf of a level-0 table: present with NextLevel 0
+ * (the harvest's fast test; anything else goes through fmt_classify). */
+static inline bool fmt_leaf0_natural(const struct idt_pt *pt, uint64_t item)
+{
+	(void)pt;
+	return (item & (AMDV1_PR | AMDV1_NL_MASK)) == AMDV1_PR;
+}
+
 static inline uint64_t *fmt_table_ptr(uint64_t item)
 {
 	return (uint64_t *)(uintptr_t)(item & AMDV1_ADDR_MASK);

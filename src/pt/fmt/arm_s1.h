@@ -78,6 +78,13 @@ static inline enum pt_kind fmt_classify(const struct idt_pt *pt, unsigned int le
 	return level <= ARM_MAX_LEAF_LEVEL ? PT_LEAF : PT_BAD;
 }
 
+/* A natural single-item leaf of a level-0 table: a page descriptor. */
+static inline bool fmt_leaf0_natural(const struct idt_pt *pt, uint64_t item)
+{
+	(void)pt;
+	return (item & ARM_TYPE_MASK) == ARM_TYPE_PAGE_OR_TABLE;
+}
+
 static inline uint64_t *fmt_table_ptr(uint64_t item)
 {
 	return (uint64_t *)(uintptr_t)(item & ARM_OA_MASK);

@@ -107,6 +107,12 @@ static inline enum pt_kind fmt_classify(const struct idt_pt *pt, unsigned int le
 	return PT_TABLE;
 }
 
+/* A natural single-item leaf of a level-0 table: a valid leaf without N. */
+static inline bool fmt_leaf0_natural(const struct idt_pt *pt, uint64_t item)
+{
+	return !(item & RISCV_N) && fmt_classify(pt, 0, item) == PT_LEAF;
+}
+
 static inline uint64_t *fmt_table_ptr(uint64_t item)
 {
 	return (uint64_t *)(uintptr_t)(riscv_ppn(item) << 12);

@@ -73,6 +73,13 @@ static inline enum pt_kind fmt_classify(const struct idt_pt *pt, unsigned int le
 	return PT_TABLE;
 }
 
+/* A natural single-item leaf of a level-0 table: any present item. */
+static inline bool fmt_leaf0_natural(const struct idt_pt *pt, uint64_t item)
+{
+	(void)pt;
+	return item & (VTDSS_R | VTDSS_W);
+}
+
 static inline uint64_t *fmt_table_ptr(uint64_t item)
 {
 	return (uint64_t *)(uintptr_t)(item & VTDSS_ADDR_MASK);
