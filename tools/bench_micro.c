@@ -279,25 +279,37 @@ struct word_bitmap {
 	unsigned int shift;
 };
 
-/* Sets the bits covering [iova, iova + length), clipped as the library clips. */
-static __attribute__((noinline)) void word_record(const struct word_bitmap *wb, uint64_t iova,
-						  uint64_t length)
+/* The bit range [*first, *last] a record covers, clipped as the library
+ * clips; false if it covers nothing. */
+static inline bool word_bits(const struct word_bitmap *wb, uint64_t iova, uint64_t length,
+			     uint64_t *first, uint64_t *last)
 {
-	uint64_t end, first, last, fw, lw, fm, lm;
+	uint64_t end;
 
 	if (!length)
-		return;
+		return false;
 	end = iova + length - 1;
 	if (end < iova)
 		end = UINT64_MAX;
 	if (end < wb->iova || iova > wb->last)
-		return;
+		return false;
 	if (iova < wb->iova)
 		iova = wb->iova;
 	if (end > wb->last)
 		end = wb->last;
-	first = (iova - wb->iova) >> wb->shift;
-	last = (end - wb->iova) >> wb->shift;
+	*first = (iova - wb->iova) >> wb->shift;
+	*last = (end - wb->iova) >> wb->shift;
+	return true;
+}
+
+/* Sets the bits covering [iova, iova + length) a u64 word at a time. */
+static __attribute__((noinline)) void word_record(const struct word_bitmap *wb, uint64_t iova,
+						  uint64_t length)
+{
+	uint64_t first, last, fw, lw, fm, lm;
+
+	if (!word_bits(wb, iova, length, &first, &last))
+		return;
 	fw = first / 64;
 	lw = last / 64;
 	fm = ~0ull << (first % 64);
@@ -316,21 +328,10 @@ static __attribute__((noinline)) void word_record(const struct word_bitmap *wb, 
 static __attribute__((noinline)) void word_record_atomic(const struct word_bitmap *wb,
 							 uint64_t iova, uint64_t length)
 {
-	uint64_t end, first, last, fw, lw, fm, lm;
+	uint64_t first, last, fw, lw, fm, lm;
 
-	if (!length)
+	if (!word_bits(wb, iova, length, &first, &last))
 		return;
-	end = iova + length - 1;
-	if (end < iova)
-		end = UINT64_MAX;
-	if (end < wb->iova || iova > wb->last)
-		return;
-	if (iova < wb->iova)
-		iova = wb->iova;
-	if (end > wb->last)
-		end = wb->last;
-	first = (iova - wb->iova) >> wb->shift;
-	last = (end - wb->iova) >> wb->shift;
 	fw = first / 64;
 	lw = last / 64;
 	fm = ~0ull << (first % 64);
