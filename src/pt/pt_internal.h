@@ -161,15 +161,35 @@ void pt_table_free(struct idt_pt *pt, uint64_t *table);
  * count <= 512) when item i is dirty, (item & dirty_mask) == dirty_value, or
  * is not a leaf where that matters, (item & hole_mask) != hole_value
  * (hole_mask 0: never).  items must be 64-byte aligned.
+ *
+ * Whole groups (whole != NULL): an aligned group of 8 items inside
+ * [whole->lo, whole->hi) whose items all match (item & whole_mask) ==
+ * whole_value (dirty natural single-item leaves) sets its bits in
+ * whole->mask instead of mask and, if whole->clean, is cleaned on the spot:
+ * item & ~clean_clear | clean_set, per item atomically when clean_atomic.
+ * One pass reads, and at 100% dirty writes, each item once.  A hole that
+ * matters (hole_mask set) at or after item lo - 1 ends whole groups, since
+ * the walk stops there (the scan then moves lo past the table).
  */
 struct pt_scan_key {
 	uint64_t dirty_mask;
 	uint64_t dirty_value;
 	uint64_t hole_mask;
 	uint64_t hole_value;
+	uint64_t whole_mask;
+	uint64_t whole_value;
+	uint64_t clean_clear;
+	uint64_t clean_set;
+	bool clean_atomic;
 };
-typedef void (*pt_scan_fn)(const uint64_t *items, uint32_t count, const struct pt_scan_key *key,
-			   uint64_t *mask);
+struct pt_scan_whole {
+	uint32_t lo;
+	uint32_t hi;
+	bool clean;
+	uint64_t *mask;
+};
+typedef void (*pt_scan_fn)(uint64_t *items, uint32_t count, const struct pt_scan_key *key,
+			   struct pt_scan_whole *whole, uint64_t *mask);
 /* The scan idt_simd_active() names. */
 pt_scan_fn pt_scan_function(void);
 

@@ -737,33 +737,11 @@ static inline void w_extend_run(struct w_rcd *r, uint64_t start, uint64_t length
 }
 
 /*
- * Cleans the leading items of a block of 64 that read dirty and are natural
- * single-item leaves; returns how many (the caller records them as one
- * range and handles the rest item by item).
- */
-static inline unsigned int w_rcd_dirty_block(struct w_rcd *r, uint64_t *items)
-{
-	unsigned int k;
-
-	for (k = 0; k < 64; k++) {
-		uint64_t item = pt_load(&items[k]);
-
-		if (!fmt_is_dirty(item) || !fmt_leaf0_natural(r->pt, item))
-			break;
-		if (!r->clear)
-			continue;
-		if (FMT_CLEAN_NEEDS_ATOMIC)
-			fmt_clean_seen_dirty_atomic(&items[k]);
-		else
-			pt_store(&items[k], fmt_cleaned(item));
-	}
-	return k;
-}
-
-/*
  * iodirty's pass over a leaf-only table.  The scan (scan.c, vectorised
  * where the CPU allows) marks the items that need a look: dirty ones, and
- * for ARM non-pages; clean items cost one load and one compare.  The first
+ * for ARM non-pages; clean items cost one load and one compare, and groups
+ * of 8 dirty natural leaves are recorded (and cleaned) by the scan itself,
+ * so at 100% each item is read and written once.  The first
  * and last item of the walk always get a look, since their runs may reach
  * outside it.  A natural single-item leaf inside the walk is recorded and
  * cleaned inline; anything else goes through w_rcd_leaf.
@@ -771,7 +749,15 @@ static inline unsigned int w_rcd_dirty_block(struct w_rcd *r, uint64_t *items)
 static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 {
 	static const struct pt_scan_key key = {
-		FMT_SCAN_DIRTY_MASK, FMT_SCAN_DIRTY_VALUE, FMT_SCAN_HOLE_MASK, FMT_SCAN_HOLE_VALUE,
+		.dirty_mask = FMT_SCAN_DIRTY_MASK,
+		.dirty_value = FMT_SCAN_DIRTY_VALUE,
+		.hole_mask = FMT_SCAN_HOLE_MASK,
+		.hole_value = FMT_SCAN_HOLE_VALUE,
+		.whole_mask = FMT_SCAN_WHOLE_MASK,
+		.whole_value = FMT_SCAN_WHOLE_VALUE,
+		.clean_clear = FMT_SCAN_CLEAN_CLEAR,
+		.clean_set = FMT_SCAN_CLEAN_SET,
+		.clean_atomic = FMT_CLEAN_NEEDS_ATOMIC,
 	};
 	struct idt_pt *pt = r->pt;
 	unsigned int index = w_index(pt, cursor, 0, r->top_level);
@@ -783,9 +769,16 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 	unsigned int first = index & ~63u;
 	unsigned int stop = (end | 7u) + 1 < items ? (end | 7u) + 1 : items;
 	uint64_t mask[(1u << PT_ITEM_BITS) / 64] = { 0 };
+	uint64_t whole_mask[(1u << PT_ITEM_BITS) / 64] = { 0 };
+	/* Whole groups lie strictly between the walk's first and last item,
+	 * so each is inside the walk and no run crosses into it (a run's
+	 * items are never natural leaves). */
+	struct pt_scan_whole whole = {
+		.lo = index - first + 1, .hi = end - first, .clean = r->clear, .mask = whole_mask,
+	};
 	unsigned int resume = index; /* items before it belong to a run handled already */
 
-	r->scan(&table[first], stop - first, &key, mask);
+	r->scan(&table[first], stop - first, &key, &whole, mask);
 	/* Only a walk that starts or ends inside this table can cut a run or
 	 * an item: then its first and last item need a look even if clean. */
 	if (cursor != table_iova)
@@ -794,26 +787,27 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 		mask[(end - first) / 64] |= 1ull << (end % 64);
 
 	for (unsigned int word = 0; word <= (end - first) / 64; word++) {
-		uint64_t bits = mask[word];
+		uint64_t look = mask[word], recorded = whole_mask[word];
 		unsigned int base = first + word * 64;
 
-		/* 64 dirty items wholly inside the walk: if they are natural
-		 * leaves (the usual case at high density), clean them in one
-		 * tight loop and extend the pending run once */
-		if (bits == ~0ull && base > index && base + 63 < end && base >= resume) {
-			unsigned int k = w_rcd_dirty_block(r, &table[base]);
-
-			if (k) {
-				w_extend_run(r, table_iova + ((uint64_t)base << granule),
-					     (uint64_t)k << granule);
-				bits = k == 64 ? 0 : bits & (~0ull << k);
-			}
-		}
-		while (bits) {
-			unsigned int i = first + word * 64 + (unsigned int)__builtin_ctzll(bits);
+		while (look | recorded) {
+			unsigned int bit = (unsigned int)__builtin_ctzll(look | recorded);
+			unsigned int i = base + bit;
 			uint64_t item;
 
-			bits &= bits - 1;
+			if (recorded & (1ull << bit)) {
+				/* a stretch of whole groups the scan recorded (and cleaned) */
+				uint64_t rest = recorded >> bit;
+				unsigned int n = ~rest ? (unsigned int)__builtin_ctzll(~rest) : 64;
+				uint64_t span = n == 64 ? ~0ull : ((1ull << n) - 1) << bit;
+
+				w_extend_run(r, table_iova + ((uint64_t)i << granule),
+					     (uint64_t)n << granule);
+				recorded &= ~span;
+				look &= ~span;
+				continue;
+			}
+			look &= look - 1;
 			if (i < resume)
 				continue;
 			if (i > end)

@@ -41,6 +41,9 @@
 #define AMDV1_MAX_LEAF_LEVEL 4
 
 #define FMT_A_BIT AMDV1_A
+/* A level-0 item that is certainly a natural leaf: present with NextLevel 0. */
+#define FMT_NATURAL_MASK (AMDV1_PR | AMDV1_NL_MASK)
+#define FMT_NATURAL_VALUE AMDV1_PR
 #define FMT_D_BIT AMDV1_D
 #include "pt/fmt/dirty_bit.h"
 

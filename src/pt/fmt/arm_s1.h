@@ -146,6 +146,11 @@ static inline int fmt_leaf_prot(uint64_t item)
 #define FMT_SCAN_DIRTY_VALUE ARM_DBM
 #define FMT_SCAN_HOLE_MASK ARM_TYPE_MASK
 #define FMT_SCAN_HOLE_VALUE ARM_TYPE_PAGE_OR_TABLE
+/* Whole groups: writable-dirty pages; cleaning sets AP[2] atomically. */
+#define FMT_SCAN_WHOLE_MASK (FMT_SCAN_DIRTY_MASK | ARM_TYPE_MASK)
+#define FMT_SCAN_WHOLE_VALUE (FMT_SCAN_DIRTY_VALUE | ARM_TYPE_PAGE_OR_TABLE)
+#define FMT_SCAN_CLEAN_CLEAR 0ull
+#define FMT_SCAN_CLEAN_SET ARM_AP2
 
 static inline bool fmt_is_dirty(uint64_t item)
 {

@@ -14,6 +14,12 @@
 #define FMT_SCAN_DIRTY_VALUE FMT_D_BIT
 #define FMT_SCAN_HOLE_MASK 0ull
 #define FMT_SCAN_HOLE_VALUE 0ull
+/* A whole group is dirty natural leaves (FMT_NATURAL_MASK/VALUE: a sufficient
+ * condition for fmt_leaf0_natural); cleaning clears D with a plain store. */
+#define FMT_SCAN_WHOLE_MASK (FMT_D_BIT | FMT_NATURAL_MASK)
+#define FMT_SCAN_WHOLE_VALUE (FMT_D_BIT | FMT_NATURAL_VALUE)
+#define FMT_SCAN_CLEAN_CLEAR FMT_D_BIT
+#define FMT_SCAN_CLEAN_SET 0ull
 
 static inline bool fmt_is_dirty(uint64_t item)
 {

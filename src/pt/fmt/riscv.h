@@ -40,6 +40,9 @@
 #define RISCV_NAPOT_PPN_MASK 0xfull
 
 #define FMT_A_BIT RISCV_A
+/* A level-0 item that is certainly a natural leaf: valid, readable, no N, PBMT or reserved bits. */
+#define FMT_NATURAL_MASK (RISCV_V | RISCV_R | RISCV_N | RISCV_RESERVED | RISCV_PBMT)
+#define FMT_NATURAL_VALUE (RISCV_V | RISCV_R)
 #define FMT_D_BIT RISCV_D
 #include "pt/fmt/dirty_bit.h"
 

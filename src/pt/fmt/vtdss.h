@@ -29,6 +29,9 @@
 #define VTDSS_MAX_LEAF_LEVEL 2
 
 #define FMT_A_BIT VTDSS_A
+/* A level-0 item that is certainly a natural leaf: writable, so present (D is only set on writable leaves). */
+#define FMT_NATURAL_MASK VTDSS_W
+#define FMT_NATURAL_VALUE VTDSS_W
 #define FMT_D_BIT VTDSS_D
 #include "pt/fmt/dirty_bit.h"
 
