@@ -38,6 +38,9 @@ extern const size_t cli_ncommands;
 int cmd_help(int argc, char **argv);
 int cmd_pt_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
 
 /* Prints the usage of every subcommand to f. */
 void cli_print_usage(FILE *f);

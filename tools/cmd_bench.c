@@ -29,6 +29,7 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "migrate/migrate.h"
 
 const char *const bench_contender_key[BC_COUNT] = {
 	[BC_IODIRTY] = "iodirty",
@@ -37,6 +38,10 @@ const char *const bench_contender_key[BC_COUNT] = {
 	[BC_THREADS] = "iodirty_threads",
 	[BC_STREAM] = "stream",
 };
+
+/* --migration: the live-migration matrix (tools/migrate/matrix.c) runs too. */
+static bool run_migration;
+static struct mig_matrix migration;
 
 static const uint32_t all_formats[] = { IDT_PT_AMDV1, IDT_PT_VTDSS, IDT_PT_ARM_S1,
 					IDT_PT_RISCV };
@@ -183,6 +188,9 @@ static void usage(FILE *f)
 		"  --threads N      add iodirty_threads with N threads and a 1..N scaling report\n"
 		"  --json           print one JSON object instead of the tables\n"
 		"  --plot DIR       also write PNG charts into DIR (needs gnuplot)\n"
+		"  --migration      also run the migration matrix: iodirty migrate at dirty rates\n"
+		"                   of 10%%, 50%%, 90%% of the link, 4 KiB and 2 MiB IOPTEs,\n"
+		"                   tracking and all-dirty (about a minute)\n"
 		"\n"
 		"Exit status: 0, 1 on a library error or a bitmap that differs, 2 on a usage error.\n");
 }
@@ -408,6 +416,8 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *help)
 		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
 			*help = true;
 			return 0;
+		} else if (!strcmp(arg, "--migration")) {
+			run_migration = true;
 		} else if (!strcmp(arg, "--quick")) {
 			b->quick = true;
 		} else if (!strcmp(arg, "--json")) {
@@ -1273,6 +1283,10 @@ static void print_json(const struct bench *b)
 	}
 	json_arr_close(&j);
 
+	if (run_migration) {
+		json_key(&j, "migration");
+		mig_matrix_json(&j, &migration);
+	}
 	json_key(&j, "mismatches");
 	json_u64(&j, b->mismatches);
 	json_key(&j, "elapsed_s");
@@ -1331,6 +1345,8 @@ int cmd_bench(int argc, char **argv)
 		b.progress_step++;
 		status = bench_run_bitmap(&b);
 	}
+	if (!status && run_migration)
+		status = mig_matrix_run(&migration, b.progress);
 	progress_done(&b);
 	b.elapsed_s = (bench_now_ns() - t0) / 1e9;
 	if (status) {
@@ -1342,6 +1358,8 @@ int cmd_bench(int argc, char **argv)
 		print_json(&b);
 	else
 		print_text(&b);
+	if (!b.json && run_migration)
+		mig_matrix_text(stdout, &migration);
 	if (fflush(stdout)) {
 		perror("iodirty bench: stdout");
 		status = CLI_EXIT_ERROR;

@@ -24,6 +24,20 @@ const struct cli_command cli_commands[] = {
 	  "      64 GiB of 4 KiB IOPTEs, 0, 0.1% and 100% dirty, every format.\n"
 	  "      See 'iodirty bench --help'",
 	  cmd_bench },
+	{ "run", "[--] PROGRAM [ARGS]",
+	  "run PROGRAM with an emulated /dev/iommu (the LD_PRELOAD shim: the Linux 6.7\n"
+	  "      iommufd ABI); exit status 127 if PROGRAM is not found, 126 if it cannot run",
+	  cmd_run },
+	{ "migrate",
+	  "[--mem SIZE] [--devices N] [--iommu FORMAT] [--iopte 4k|2m] [--pattern P]\n"
+	  "        [--dirty-rate MB/s] [--max-bandwidth MB/s] [--max-downtime MS]\n"
+	  "        [--baseline all-dirty] [--compress zstd] [--to HOST:PORT] [--json] [--plot FILE]",
+	  "live-migrate an emulated guest whose devices DMA through the emulated IOMMU:\n"
+	  "      pre-copy driven by IOMMU dirty tracking, over TCP, verified page by page.\n"
+	  "      See 'iodirty migrate --help'",
+	  cmd_migrate },
+	{ "receive", "--listen [ADDR:]PORT",
+	  "the destination of 'iodirty migrate --to HOST:PORT'", cmd_receive },
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

@@ -66,10 +66,29 @@ enum idt_cap {
 /* -EEXIST if the IOMMU already has a device with that id. */
 int idt_device_create(struct idt_core_iommu *iommu, uint32_t device_id,
 		      struct idt_device **out);
+
+/* idt_device_config.flags */
+enum {
+	/* The device lacks IDT_CAP_DIRTY_TRACKING even when its IOMMU has it (a
+	 * per-device property in Linux: the mock's MOCK_FLAGS_DEVICE_NO_DIRTY). */
+	IDT_DEVICE_NO_DIRTY_TRACKING = 1 << 0,
+};
+
+/* Size-extensible as idt_domain_config (-E2BIG, -EINVAL for unknown flags);
+ * NULL means all zero. */
+struct idt_device_config {
+	uint32_t size;
+	uint32_t flags; /* IDT_DEVICE_* */
+};
+
+/* idt_device_create with a config. */
+int idt_device_create_config(struct idt_core_iommu *iommu, uint32_t device_id,
+			     const struct idt_device_config *config, struct idt_device **out);
 /* -EBUSY while attached to a domain. */
 int idt_device_destroy(struct idt_device *dev);
 /* uapi.md 4.3: IOMMU_CAP_DIRTY_TRACKING comes from the capability register
- * (idt_iommu_dirty_capable).  false for unknown capabilities or NULL. */
+ * (idt_iommu_dirty_capable), unless the device was created with
+ * IDT_DEVICE_NO_DIRTY_TRACKING.  false for unknown capabilities or NULL. */
 bool idt_device_capable(const struct idt_device *dev, enum idt_cap cap);
 uint32_t idt_device_id(const struct idt_device *dev);
 struct idt_core_iommu *idt_device_iommu(const struct idt_device *dev);
@@ -132,6 +151,10 @@ int idt_domain_detach(struct idt_domain *domain, struct idt_device *dev);
  */
 int idt_domain_map(struct idt_domain *domain, uint64_t iova, uint64_t oa, uint64_t length,
 		   int prot);
+/* idt_domain_map with leaves of the smallest page size only
+ * (IOMMU_OPTION_HUGE_PAGES = 0, uapi.md 5.10). */
+int idt_domain_map_smallest(struct idt_domain *domain, uint64_t iova, uint64_t oa,
+			    uint64_t length, int prot);
 /*
  * Unmaps every mapping in [iova, iova + length), invalidates the range
  * (with the drain) when devices are attached, then frees emptied tables.

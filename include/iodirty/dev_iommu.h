@@ -42,6 +42,10 @@ int iodirty_fd_is_emulated(int fd);
 int iodirty_fd_alias(int oldfd, int newfd);
 void iodirty_fd_forget(int fd);
 
+/* iodirty_fd_forget for every fd from first to last inclusive, for
+ * close_range(), whose range is commonly [n, ~0U]. */
+void iodirty_fd_forget_range(unsigned int first, unsigned int last);
+
 #ifdef __cplusplus
 }
 #endif

@@ -322,8 +322,26 @@ static int core_refresh_contexts(struct idt_domain *domain)
 	return 0;
 }
 
-int idt_domain_map(struct idt_domain *domain, uint64_t iova, uint64_t oa, uint64_t length,
-		   int prot)
+/* The table part of a map: one idt_pt_map with the largest leaves that
+ * fit, or one per smallest page (all or nothing).  Write lock held. */
+static int core_pt_map(struct idt_domain *domain, uint64_t iova, uint64_t oa, uint64_t length,
+		       int prot, bool smallest)
+{
+	uint64_t step = smallest ? core_min_page(domain) : length, done, unmapped;
+	int ret = 0;
+
+	for (done = 0; done < length; done += step) {
+		ret = idt_pt_map(domain->pt, iova + done, oa + done, step, prot);
+		if (ret)
+			break;
+	}
+	if (ret && done)
+		core_unmap_locked(domain, iova, done, &unmapped);
+	return ret;
+}
+
+static int core_map(struct idt_domain *domain, uint64_t iova, uint64_t oa, uint64_t length,
+		    int prot, bool smallest)
 {
 	uint64_t last = iova + (length - 1), unmapped;
 	size_t pos;
@@ -342,7 +360,7 @@ int idt_domain_map(struct idt_domain *domain, uint64_t iova, uint64_t oa, uint64
 	ret = core_reserve_area(domain);
 	if (ret)
 		goto out;
-	ret = idt_pt_map(domain->pt, iova, oa, length, prot);
+	ret = core_pt_map(domain, iova, oa, length, prot, smallest);
 	if (ret)
 		goto out;
 	ret = core_refresh_contexts(domain);
@@ -358,6 +376,18 @@ int idt_domain_map(struct idt_domain *domain, uint64_t iova, uint64_t oa, uint64
 out:
 	pthread_rwlock_unlock(&domain->lock);
 	return ret;
+}
+
+int idt_domain_map(struct idt_domain *domain, uint64_t iova, uint64_t oa, uint64_t length,
+		   int prot)
+{
+	return core_map(domain, iova, oa, length, prot, false);
+}
+
+int idt_domain_map_smallest(struct idt_domain *domain, uint64_t iova, uint64_t oa,
+			    uint64_t length, int prot)
+{
+	return core_map(domain, iova, oa, length, prot, true);
 }
 
 /* Removes [iova, last] from the area list; at most one area splits in two
@@ -463,7 +493,7 @@ size_t idt_domain_get_areas(const struct idt_domain *domain, struct idt_domain_a
 		return 0;
 	pthread_rwlock_rdlock(&d->lock);
 	count = d->area_count;
-	if (areas)
+	if (areas && count) /* d->areas is NULL before the first map */
 		memcpy(areas, d->areas, (count < max ? count : max) * sizeof(*areas));
 	pthread_rwlock_unlock(&d->lock);
 	return count;

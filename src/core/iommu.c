@@ -5,6 +5,7 @@
  * device carries IOMMU_CAP_DIRTY_TRACKING from the capability register.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,11 +99,39 @@ void core_tag_free(struct idt_core_iommu *iommu, uint32_t tag)
 int idt_device_create(struct idt_core_iommu *iommu, uint32_t device_id,
 		      struct idt_device **out)
 {
+	return idt_device_create_config(iommu, device_id, NULL, out);
+}
+
+static int core_read_device_config(const struct idt_device_config *config,
+				   struct idt_device_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (!config)
+		return 0;
+	if (config->size < offsetof(struct idt_device_config, flags))
+		return -EINVAL;
+	/* size-extensible: bytes past the known struct must be zero */
+	for (size_t i = sizeof(*cfg); i < config->size; i++)
+		if (((const uint8_t *)config)[i])
+			return -E2BIG;
+	memcpy(cfg, config, config->size < sizeof(*cfg) ? config->size : sizeof(*cfg));
+	if (cfg->flags & ~(uint32_t)IDT_DEVICE_NO_DIRTY_TRACKING)
+		return -EINVAL;
+	return 0;
+}
+
+int idt_device_create_config(struct idt_core_iommu *iommu, uint32_t device_id,
+			     const struct idt_device_config *config, struct idt_device **out)
+{
+	struct idt_device_config cfg;
 	struct idt_device *dev;
-	int ret = 0;
+	int ret;
 
 	if (!iommu || !out)
 		return -EINVAL;
+	ret = core_read_device_config(config, &cfg);
+	if (ret)
+		return ret;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
@@ -130,7 +159,8 @@ int idt_device_create(struct idt_core_iommu *iommu, uint32_t device_id,
 	}
 	dev->iommu = iommu;
 	dev->device_id = device_id;
-	dev->dirty_capable = iommu->dirty_capable;
+	dev->dirty_capable =
+		iommu->dirty_capable && !(cfg.flags & IDT_DEVICE_NO_DIRTY_TRACKING);
 	atomic_init(&dev->domain, NULL);
 	*out = dev;
 	return 0;
