@@ -47,6 +47,9 @@ void cli_print_usage(FILE *f);
 
 /* Reports an unknown option of a subcommand and returns CLI_EXIT_USAGE. */
 int cli_bad_option(const char *cmd, const char *arg);
+/* argv[*i] as --opt VALUE (advancing *i) or --opt=VALUE: the value, or NULL
+ * if it is not opt; *missing is set when VALUE is absent. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *opt, bool *missing);
 
 /*
  * Minimal JSON writer (json.c): one value per call, commas and nesting are

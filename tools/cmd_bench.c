@@ -384,25 +384,6 @@ static int cmp_density(const void *a, const void *b)
 	return cmp_double(a, b);
 }
 
-/* --opt VALUE or --opt=VALUE: the value, or NULL if arg is not opt. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-	size_t n = strlen(opt);
-	const char *arg = argv[*i];
-
-	if (strncmp(arg, opt, n))
-		return NULL;
-	if (arg[n] == '=')
-		return arg + n + 1;
-	if (arg[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static int parse_args(struct bench *b, int argc, char **argv, bool *help)
 {
 	bool sizes = false, ioptes = false, densities = false;
@@ -422,26 +403,26 @@ static int parse_args(struct bench *b, int argc, char **argv, bool *help)
 			b->quick = true;
 		} else if (!strcmp(arg, "--json")) {
 			b->json = true;
-		} else if ((v = option_value(argc, argv, &i, "--size", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--size", &missing))) {
 			ret = parse_list("--size", v, add_size, b);
 			sizes = true;
-		} else if ((v = option_value(argc, argv, &i, "--iopte", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--iopte", &missing))) {
 			ret = parse_list("--iopte", v, add_iopte, b);
 			ioptes = true;
-		} else if ((v = option_value(argc, argv, &i, "--density", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--density", &missing))) {
 			ret = parse_list("--density", v, add_density, b);
 			densities = true;
-		} else if ((v = option_value(argc, argv, &i, "--format", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--format", &missing))) {
 			ret = !strcmp(v, "all") ? 0 : parse_list("--format", v, add_format, b);
-		} else if ((v = option_value(argc, argv, &i, "--reps", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--reps", &missing))) {
 			if (!parse_u64(v, &n) || !n || n > MAX_REPS)
 				return usage_error("bad --reps '%s' (1..%d)", v, MAX_REPS);
 			b->reps = (unsigned int)n;
-		} else if ((v = option_value(argc, argv, &i, "--threads", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--threads", &missing))) {
 			if (!parse_u64(v, &n) || !n || n > MAX_THREADS)
 				return usage_error("bad --threads '%s' (1..%d)", v, MAX_THREADS);
 			b->threads = (unsigned int)n;
-		} else if ((v = option_value(argc, argv, &i, "--plot", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--plot", &missing))) {
 			if (!*v)
 				return usage_error("--plot needs a directory");
 			b->plot_dir = v;

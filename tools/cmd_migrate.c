@@ -55,25 +55,6 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-/* --opt VALUE or --opt=VALUE: the value, or NULL if arg is not opt. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-	size_t n = strlen(opt);
-	const char *arg = argv[*i];
-
-	if (strncmp(arg, opt, n))
-		return NULL;
-	if (arg[n] == '=')
-		return arg + n + 1;
-	if (arg[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static bool parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -250,81 +231,81 @@ static int parse_migrate(struct mig_options *o, int argc, char **argv, bool *hel
 			o->json = true;
 		} else if (!strcmp(arg, "--hugepages")) {
 			o->guest.hugepages = true;
-		} else if ((v = option_value(argc, argv, &i, "--mem", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--mem", &missing))) {
 			if (!parse_size(v, &n) || n % MIG_HUGE || n < MIN_MEM || n > MAX_MEM)
 				return usage_error(cmd, "bad --mem '%s' (a multiple of 2M, 4M..64G)", v);
 			o->guest.mem_size = n;
-		} else if ((v = option_value(argc, argv, &i, "--devices", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--devices", &missing))) {
 			if (!parse_u64(v, &n) || !n || n > MIG_MAX_DEVICES)
 				return usage_error(cmd, "bad --devices '%s' (1..%d)", v, MIG_MAX_DEVICES);
 			o->guest.ndevices = (unsigned int)n;
-		} else if ((v = option_value(argc, argv, &i, "--iommu", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--iommu", &missing))) {
 			if (!parse_format(v, &o->guest.format))
 				return usage_error(cmd, "bad --iommu '%s' (amdv1, vtdss, arm, riscv)", v);
-		} else if ((v = option_value(argc, argv, &i, "--iopte", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--iopte", &missing))) {
 			if (!strcasecmp(v, "4k"))
 				o->guest.iopte = MIG_PAGE;
 			else if (!strcasecmp(v, "2m"))
 				o->guest.iopte = MIG_HUGE;
 			else
 				return usage_error(cmd, "bad --iopte '%s' (4k or 2m)", v);
-		} else if ((v = option_value(argc, argv, &i, "--pattern", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--pattern", &missing))) {
 			if (!parse_pattern(v, &o->workload.pattern))
 				return usage_error(cmd, "bad --pattern '%s' (uniform, hotset, ring)", v);
-		} else if ((v = option_value(argc, argv, &i, "--dirty-rate", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--dirty-rate", &missing))) {
 			if (!parse_u64(v, &n) || n > 1u << 20)
 				return usage_error(cmd, "bad --dirty-rate '%s' (MB/s)", v);
 			o->workload.device_rate = n << 20;
-		} else if ((v = option_value(argc, argv, &i, "--cpu-rate", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--cpu-rate", &missing))) {
 			if (!parse_u64(v, &n) || n > 1u << 20)
 				return usage_error(cmd, "bad --cpu-rate '%s' (MB/s)", v);
 			o->workload.cpu_rate = n << 20;
-		} else if ((v = option_value(argc, argv, &i, "--write-size", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--write-size", &missing))) {
 			if (!parse_size(v, &n) || !n || n % MIG_PAGE || n > 64 * 1024)
 				return usage_error(cmd, "bad --write-size '%s' (4K..64K, 4K multiples)", v);
 			o->workload.write_size = (uint32_t)n;
-		} else if ((v = option_value(argc, argv, &i, "--max-bandwidth", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--max-bandwidth", &missing))) {
 			if (!parse_u64(v, &n) || n > 1u << 20)
 				return usage_error(cmd, "bad --max-bandwidth '%s' (MB/s, 0: none)", v);
 			o->max_bandwidth = n << 20;
-		} else if ((v = option_value(argc, argv, &i, "--max-downtime", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--max-downtime", &missing))) {
 			if (!parse_ms(v, &o->max_downtime_ns))
 				return usage_error(cmd, "bad --max-downtime '%s' (e.g. 300, 300ms, 0.3s)", v);
-		} else if ((v = option_value(argc, argv, &i, "--max-rounds", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--max-rounds", &missing))) {
 			if (!parse_u64(v, &n) || !n || n > 1000)
 				return usage_error(cmd, "bad --max-rounds '%s' (1..1000)", v);
 			o->max_rounds = (unsigned int)n;
-		} else if ((v = option_value(argc, argv, &i, "--compress", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--compress", &missing))) {
 			if (!strcmp(v, "zstd"))
 				o->compress = true;
 			else if (!strcmp(v, "none"))
 				o->compress = false;
 			else
 				return usage_error(cmd, "bad --compress '%s' (zstd or none)", v);
-		} else if ((v = option_value(argc, argv, &i, "--baseline", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--baseline", &missing))) {
 			if (strcmp(v, "all-dirty"))
 				return usage_error(cmd, "bad --baseline '%s' (all-dirty)", v);
 			o->guest.tracking = false;
-		} else if ((v = option_value(argc, argv, &i, "--to", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--to", &missing))) {
 			if (!strchr(v, ':'))
 				return usage_error(cmd, "--to needs HOST:PORT, not '%s'", v);
 			o->to = v;
-		} else if ((v = option_value(argc, argv, &i, "--attempts", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--attempts", &missing))) {
 			if (!parse_u64(v, &n) || !n || n > MIG_MAX_ATTEMPTS)
 				return usage_error(cmd, "bad --attempts '%s' (1..%d)", v, MIG_MAX_ATTEMPTS);
 			o->attempts = (unsigned int)n;
-		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--timeout", &missing))) {
 			if (!parse_u64(v, &n) || !n || n > 3600)
 				return usage_error(cmd, "bad --timeout '%s' (1..3600 s)", v);
 			o->timeout_s = (unsigned int)n;
-		} else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--seed", &missing))) {
 			if (!parse_u64(v, &o->workload.seed))
 				return usage_error(cmd, "bad --seed '%s'", v);
-		} else if ((v = option_value(argc, argv, &i, "--plot", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--plot", &missing))) {
 			if (!*v)
 				return usage_error(cmd, "--plot needs a file name");
 			o->plot = v;
-		} else if ((v = option_value(argc, argv, &i, "--inject", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--inject", &missing))) {
 			if (!parse_inject(v, o))
 				return usage_error(cmd, "bad --inject '%s' (drop@R, flip@F, kill-dest@R, "
 							"no-cpu-log)", v);
@@ -512,15 +493,15 @@ int cmd_receive(int argc, char **argv)
 		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
 			receive_usage(stdout);
 			return CLI_EXIT_OK;
-		} else if ((v = option_value(argc, argv, &i, "--listen", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--listen", &missing))) {
 			if (!*v)
 				return usage_error("receive", "--listen needs [ADDR:]PORT");
 			listen_spec = v;
-		} else if ((v = option_value(argc, argv, &i, "--listen-fd", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--listen-fd", &missing))) {
 			if (!parse_u64(v, &n) || n > 1u << 20)
 				return usage_error("receive", "bad --listen-fd '%s'", v);
 			listen_fd = (int)n;
-		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--timeout", &missing))) {
 			if (!parse_u64(v, &n) || !n || n > 3600)
 				return usage_error("receive", "bad --timeout '%s' (1..3600 s)", v);
 			timeout_s = (unsigned int)n;

@@ -57,6 +57,24 @@ void cli_print_usage(FILE *f)
 		IODIRTY_VERSION);
 }
 
+const char *cli_option_value(int argc, char **argv, int *i, const char *opt, bool *missing)
+{
+	size_t n = strlen(opt);
+	const char *arg = argv[*i];
+
+	if (strncmp(arg, opt, n))
+		return NULL;
+	if (arg[n] == '=')
+		return arg + n + 1;
+	if (arg[n])
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
 int cli_bad_option(const char *cmd, const char *arg)
 {
 	fprintf(stderr, "iodirty %s: unknown %s '%s'; see 'iodirty help'\n", cmd,
