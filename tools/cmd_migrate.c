@@ -137,13 +137,14 @@ static bool parse_pattern(const char *s, enum mig_pattern *p)
 	return false;
 }
 
-/* drop@ROUND, flip@FRAME, kill-dest@ROUND, no-cpu-log */
+/* drop@ROUND, flip@FRAME, kill-dest@ROUND, random@SEED, no-cpu-log */
 static bool parse_inject(const char *s, struct mig_options *o)
 {
 	static const struct { const char *name; enum mig_inject kind; bool at; } kinds[] = {
 		{ "drop", MIG_INJECT_DROP, true },
 		{ "flip", MIG_INJECT_FLIP, true },
 		{ "kill-dest", MIG_INJECT_KILL_DEST, true },
+		{ "random", MIG_INJECT_RANDOM, true },
 		{ "no-cpu-log", MIG_INJECT_NO_CPU_LOG, false },
 	};
 
@@ -207,6 +208,9 @@ static void migrate_usage(FILE *f)
 		"  --inject drop@R       cut the connection halfway through round R (0: bulk pass)\n"
 		"  --inject flip@F       corrupt one byte of frame F on the wire\n"
 		"  --inject kill-dest@R  kill the embedded destination halfway through round R\n"
+		"  --inject random@SEED  random transport faults from SEED: a flipped bit, a frame\n"
+		"                        lost, cut short, repeated or reordered, a cut connection\n"
+		"                        (each must be detected), and delays (to be tolerated)\n"
 		"  --inject no-cpu-log   never merge the CPU dirty log (verification must fail)\n"
 		"\n"
 		"Exit status: 0 verified, 1 failed (the reason is printed), 2 usage error.\n",
@@ -308,7 +312,7 @@ static int parse_migrate(struct mig_options *o, int argc, char **argv, bool *hel
 		} else if ((v = cli_option_value(argc, argv, &i, "--inject", &missing))) {
 			if (!parse_inject(v, o))
 				return usage_error(cmd, "bad --inject '%s' (drop@R, flip@F, kill-dest@R, "
-							"no-cpu-log)", v);
+							"random@SEED, no-cpu-log)", v);
 		} else if (!missing) {
 			return cli_bad_option(cmd, arg);
 		}

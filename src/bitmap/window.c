@@ -11,9 +11,12 @@
  * records exactly what the direct recorder of 6.1 records:
  * - records are clipped to the range (Linux may set bits past the last one)
  *   and to the window start (Linux would compute a wrapped index);
- * - set-ahead is counted in bits rather than IOVA bytes, so it cannot
- *   overflow at page_size 2^63, and when several records overrun the same
- *   window the longest remainder is kept, not the last one;
+ * - set-ahead is a span of bits rather than a length in IOVA bytes, so it
+ *   cannot overflow at page_size 2^63, and a record that starts past the
+ *   window lands on its own bits (a length would be set from the next
+ *   window's first bit); when several records overrun the same window the
+ *   span covering all of them is kept, not the last one's (a superset: a
+ *   page is never reported clean that was recorded dirty);
  * - when set-ahead ends inside a byte, the next window starts at that byte
  *   instead of after it, so the IOVA behind the byte's other bits is still
  *   handed to fn (6.2's advance() skips the whole byte, so dirty pages
@@ -34,7 +37,9 @@ struct idt_bitmap_window {
 	uint64_t npages;        /* pages pinned; 0 between windows */
 	uint64_t bytes;         /* bitmap bytes the window holds */
 	uint64_t nbits;         /* bitmap bits the window holds */
-	uint64_t set_ahead;     /* bits past the window still to set (fix 5) */
+	/* fix 5: bits past the window still to set, absolute */
+	bool ahead;
+	uint64_t ahead_first, ahead_last;
 	unsigned int pages_per_window;
 	struct idt_bitmap_window_stats stats;
 };
@@ -98,6 +103,16 @@ static bool window_holds(const struct idt_bitmap_window *window, uint64_t last)
 	       window->base_index + last_byte < window->total_index;
 }
 
+void bitmap_window_prefetch(const struct idt_bitmap *bitmap, uint64_t bit)
+{
+	const struct idt_bitmap_window *window = bitmap->window;
+	uint64_t window_first = window->base_index * 8;
+
+	if (bit < window_first || !window_holds(window, bit - window_first))
+		return;
+	__builtin_prefetch(bitmap->data + window->base_index + (bit - window_first) / 8, 1);
+}
+
 void bitmap_window_set(struct idt_bitmap *bitmap, uint64_t first, uint64_t last)
 {
 	struct idt_bitmap_window *window = bitmap->window;
@@ -127,26 +142,42 @@ void bitmap_window_set(struct idt_bitmap *bitmap, uint64_t first, uint64_t last)
 		cur = page_last + 1;
 	}
 	/* Fix 5: what did not fit is set when the following windows are pinned. */
-	if (cur <= end && end - cur + 1 > window->set_ahead)
-		window->set_ahead = end - cur + 1;
+	if (cur <= end) {
+		if (!window->ahead || window_first + cur < window->ahead_first)
+			window->ahead_first = window_first + cur;
+		if (!window->ahead || window_first + end > window->ahead_last)
+			window->ahead_last = window_first + end;
+		window->ahead = true;
+	}
 }
 
-/* Step 4, advance(): past the window, set-ahead, the done check (fix 7), the next get(). */
+/*
+ * Step 4, advance(): past the window, set-ahead, the done check (fix 7), the
+ * next get().  A window that set-ahead fills from its first bit is consumed
+ * without being handed out (its IOVA is covered by the record that overran);
+ * one where set-ahead starts later is handed out with those bits set.
+ */
 static void window_advance(struct idt_bitmap_window *window, struct idt_bitmap *bitmap)
 {
-	uint64_t set_ahead = window->set_ahead;
+	bool ahead = window->ahead;
+	uint64_t first = window->ahead_first, last = window->ahead_last;
 
 	window->base_index += window->bytes;
 	window_put(window);
-	window->set_ahead = 0;
-	while (set_ahead && window->base_index < window->total_index) {
-		uint64_t bits;
+	window->ahead = false;
+	while (ahead && window->base_index < window->total_index) {
+		uint64_t window_first = window->base_index * 8, bits;
 
 		window_get(window, bitmap);
-		bits = min_u64(set_ahead, window->nbits);
-		bitmap_window_set(bitmap, window->base_index * 8,
-				      window->base_index * 8 + bits - 1);
-		set_ahead -= bits;
+		if (first > window_first) {
+			/* what does not fit becomes set-ahead again */
+			bitmap_window_set(bitmap, first, last);
+			return;
+		}
+		bits = min_u64(last - window_first + 1, window->nbits);
+		bitmap_window_set(bitmap, window_first, window_first + bits - 1);
+		ahead = window_first + bits <= last;
+		first = window_first + bits;
 		/* Skip what set-ahead filled, but not a partly filled last byte (see the top). */
 		window->base_index += bits == window->nbits ? window->bytes : bits / 8;
 		window->stats.set_ahead_runs++;

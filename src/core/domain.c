@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "core/core_internal.h"
 
 #define CORE_MAX_THREADS 64
@@ -73,7 +74,7 @@ int idt_domain_alloc(struct idt_device *dev, const struct idt_domain_config *con
 	if (dirty && !dev->dirty_capable)
 		return -EOPNOTSUPP;
 
-	domain = calloc(1, sizeof(*domain));
+	domain = mem_calloc(1, sizeof(*domain));
 	if (!domain)
 		return -ENOMEM;
 	pcfg.format = dev->iommu->format;
@@ -110,7 +111,7 @@ int idt_domain_alloc(struct idt_device *dev, const struct idt_domain_config *con
 fail_pt:
 	idt_pt_destroy(domain->pt);
 fail:
-	free(domain);
+	mem_free(domain);
 	return ret;
 }
 
@@ -129,9 +130,9 @@ int idt_domain_free(struct idt_domain *domain)
 	idt_pt_destroy(domain->pt);
 	pthread_rwlock_destroy(&domain->lock);
 	pthread_mutex_destroy(&domain->gate_lock);
-	free(domain->devices);
-	free(domain->areas);
-	free(domain);
+	mem_free(domain->devices);
+	mem_free(domain->areas);
+	mem_free(domain);
 	return 0;
 }
 
@@ -146,7 +147,7 @@ static int core_reserve_device(struct idt_domain *domain)
 	if (domain->device_count < domain->device_capacity)
 		return 0;
 	capacity = domain->device_capacity ? 2 * domain->device_capacity : 4;
-	devices = realloc(domain->devices, capacity * sizeof(*devices));
+	devices = mem_realloc(domain->devices, capacity * sizeof(*devices));
 	if (!devices)
 		return -ENOMEM;
 	domain->devices = devices;
@@ -271,7 +272,7 @@ static int core_reserve_area(struct idt_domain *domain)
 	if (domain->area_count < domain->area_capacity)
 		return 0;
 	capacity = domain->area_capacity ? 2 * domain->area_capacity : 16;
-	areas = realloc(domain->areas, capacity * sizeof(*areas));
+	areas = mem_realloc(domain->areas, capacity * sizeof(*areas));
 	if (!areas)
 		return -ENOMEM;
 	domain->areas = areas;
@@ -417,18 +418,33 @@ static void core_areas_remove(struct idt_domain *domain, uint64_t iova, uint64_t
 	domain->area_count = domain->area_count - (end - first) + keep;
 }
 
+/* Does removing [iova, last] leave two pieces of one area? */
+static bool core_areas_split(const struct idt_domain *domain, uint64_t iova, uint64_t last)
+{
+	size_t pos = core_area_search(domain, iova);
+	const struct idt_domain_area *a;
+
+	if (pos == domain->area_count)
+		return false;
+	a = &domain->areas[pos];
+	return a->iova < iova && a->iova + (a->length - 1) > last;
+}
+
 int idt_domain_unmap(struct idt_domain *domain, uint64_t iova, uint64_t length,
 		     uint64_t *unmapped)
 {
 	uint64_t done = 0;
-	int ret;
+	int ret = 0;
 
 	if (unmapped)
 		*unmapped = 0;
 	if (!domain || !core_range_ok(domain, iova, length))
 		return -EINVAL;
 	pthread_rwlock_wrlock(&domain->lock);
-	ret = core_reserve_area(domain);
+	/* only a split needs room: unmapping whole areas (every IOAS_UNMAP and
+	 * undo) cannot fail for memory */
+	if (core_areas_split(domain, iova, iova + (length - 1)))
+		ret = core_reserve_area(domain);
 	if (!ret)
 		ret = core_unmap_locked(domain, iova, length, &done);
 	if (!ret) {

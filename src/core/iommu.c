@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "core/core_internal.h"
 
 int idt_core_iommu_create(const struct idt_iommu_config *config, struct idt_core_iommu **out)
@@ -18,12 +19,12 @@ int idt_core_iommu_create(const struct idt_iommu_config *config, struct idt_core
 
 	if (!config || !out)
 		return -EINVAL;
-	iommu = calloc(1, sizeof(*iommu));
+	iommu = mem_calloc(1, sizeof(*iommu));
 	if (!iommu)
 		return -ENOMEM;
 	ret = idt_iommu_create(config, &iommu->hw);
 	if (ret) {
-		free(iommu);
+		mem_free(iommu);
 		return ret;
 	}
 	/* idt_iommu_create accepted the config, so format lies within size */
@@ -49,8 +50,8 @@ int idt_core_iommu_destroy(struct idt_core_iommu *iommu)
 	if (idt_iommu_destroy(iommu->hw)) /* cannot fail: no device is attached */
 		return -EBUSY;
 	pthread_mutex_destroy(&iommu->lock);
-	free(iommu->device_ids);
-	free(iommu);
+	mem_free(iommu->device_ids);
+	mem_free(iommu);
 	return 0;
 }
 
@@ -132,7 +133,7 @@ int idt_device_create_config(struct idt_core_iommu *iommu, uint32_t device_id,
 	ret = core_read_device_config(config, &cfg);
 	if (ret)
 		return ret;
-	dev = calloc(1, sizeof(*dev));
+	dev = mem_calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
 	pthread_mutex_lock(&iommu->lock);
@@ -141,7 +142,7 @@ int idt_device_create_config(struct idt_core_iommu *iommu, uint32_t device_id,
 			ret = -EEXIST;
 	if (!ret && iommu->device_count == iommu->device_capacity) {
 		size_t capacity = iommu->device_capacity ? 2 * iommu->device_capacity : 8;
-		uint32_t *ids = realloc(iommu->device_ids, capacity * sizeof(*ids));
+		uint32_t *ids = mem_realloc(iommu->device_ids, capacity * sizeof(*ids));
 
 		if (ids) {
 			iommu->device_ids = ids;
@@ -154,7 +155,7 @@ int idt_device_create_config(struct idt_core_iommu *iommu, uint32_t device_id,
 		iommu->device_ids[iommu->device_count++] = device_id;
 	pthread_mutex_unlock(&iommu->lock);
 	if (ret) {
-		free(dev);
+		mem_free(dev);
 		return ret;
 	}
 	dev->iommu = iommu;
@@ -182,7 +183,7 @@ int idt_device_destroy(struct idt_device *dev)
 			break;
 		}
 	pthread_mutex_unlock(&iommu->lock);
-	free(dev);
+	mem_free(dev);
 	return 0;
 }
 

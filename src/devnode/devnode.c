@@ -34,6 +34,7 @@
 
 #include <iodirty/dev_iommu.h>
 
+#include "common/alloc.h"
 #include "iommufd/iommufd_ctx.h"
 
 /* One open of /dev/iommu, shared by its aliases. */
@@ -89,7 +90,7 @@ static void ctx_destroy_dead(struct devnode_ctx *dead)
 		struct devnode_ctx *next = dead->next_dead;
 
 		iommufd_ctx_destroy(dead->ctx);
-		free(dead);
+		mem_free(dead);
 		dead = next;
 	}
 }
@@ -136,7 +137,7 @@ static int table_reserve(int fd)
 		return 0;
 	while (len <= (size_t)fd)
 		len *= 2;
-	grown = realloc(table, len * sizeof(*grown));
+	grown = mem_realloc(table, len * sizeof(*grown));
 	if (!grown)
 		return -1;
 	for (size_t i = table_len; i < len; i++)
@@ -272,14 +273,14 @@ int iodirty_open(int flags)
 	int fd, ret, err;
 
 	devnode_enter();
-	dctx = calloc(1, sizeof(*dctx));
+	dctx = mem_calloc(1, sizeof(*dctx));
 	if (!dctx) {
 		errno = ENOMEM;
 		return -1;
 	}
 	ret = iommufd_ctx_create(&dctx->ctx);
 	if (ret) {
-		free(dctx);
+		mem_free(dctx);
 		errno = -ret;
 		return -1;
 	}
@@ -307,7 +308,7 @@ fail:
 	if (fd >= 0)
 		syscall(SYS_close, fd);
 	iommufd_ctx_destroy(dctx->ctx);
-	free(dctx);
+	mem_free(dctx);
 	errno = err;
 	return -1;
 }

@@ -68,6 +68,7 @@ struct hw_context {
 
 struct hw_context_cache {
 	size_t count;
+	size_t capacity;
 	struct hw_context contexts[]; /* sorted by device_id */
 };
 
@@ -116,6 +117,9 @@ struct idt_iommu {
 	struct hw_iotlb iotlb;
 
 	_Atomic(struct hw_context_cache *) context_cache;
+	/* A retired cache kept for a detach that cannot allocate: its
+	 * capacity is at least the device count less one (config_lock). */
+	struct hw_context_cache *spare_cache;
 	_Atomic(struct hw_memory_map *) memory;
 	_Atomic(struct hw_hooks *) hooks; /* NULL: the walk gets no hooks */
 	struct hw_hooks hook_buffers[2];  /* the published one and the next */

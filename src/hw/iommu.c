@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "hw/hw_internal.h"
 
 /* AMD DTE qword 0 (formats.md 2.3) */
@@ -187,17 +188,21 @@ int idt_iommu_create(const struct idt_iommu_config *config, struct idt_iommu **o
 	ret = hw_read_config(config, &cfg);
 	if (ret)
 		return ret;
-	iommu = aligned_alloc(_Alignof(struct idt_iommu), sizeof(*iommu));
+	iommu = mem_aligned_alloc(_Alignof(struct idt_iommu), sizeof(*iommu));
 	if (!iommu)
 		return -ENOMEM;
 	memset(iommu, 0, sizeof(*iommu));
-	iommu->faults = calloc(cfg.fault_queue_len, sizeof(*iommu->faults));
+	iommu->faults = mem_calloc(cfg.fault_queue_len, sizeof(*iommu->faults));
+	if (!iommu->faults) {
+		mem_free(iommu);
+		return -ENOMEM;
+	}
 	ret = iotlb_init(&iommu->iotlb, cfg.no_iotlb ? 0 : cfg.iotlb_sets,
 			 cfg.no_iotlb ? 0 : cfg.iotlb_ways);
-	if (ret || !iommu->faults) {
-		free(iommu->faults);
-		free(iommu);
-		return ret ? ret : -ENOMEM;
+	if (ret) {
+		mem_free(iommu->faults);
+		mem_free(iommu);
+		return ret;
 	}
 	iommu->format = cfg.format;
 	iommu->cap = cfg.cap;
@@ -224,14 +229,15 @@ int idt_iommu_destroy(struct idt_iommu *iommu)
 	}
 	pthread_mutex_unlock(&iommu->config_lock);
 	iotlb_fini(&iommu->iotlb);
-	free(atomic_load(&iommu->context_cache));
-	free(atomic_load(&iommu->memory));
-	free(iommu->devices);
-	free(iommu->faults);
+	mem_free(atomic_load(&iommu->context_cache));
+	mem_free(iommu->spare_cache);
+	mem_free(atomic_load(&iommu->memory));
+	mem_free(iommu->devices);
+	mem_free(iommu->faults);
 	pthread_mutex_destroy(&iommu->drain_lock);
 	pthread_mutex_destroy(&iommu->config_lock);
 	pthread_mutex_destroy(&iommu->fault_lock);
-	free(iommu);
+	mem_free(iommu);
 	return 0;
 }
 
@@ -292,13 +298,13 @@ static void hw_replace_memory(struct idt_iommu *iommu, struct hw_memory_map *map
 	struct hw_memory_map *old = atomic_exchange(&iommu->memory, map);
 
 	hw_drain(iommu);
-	free(old);
+	mem_free(old);
 }
 
 static struct hw_memory_map *hw_memory_alloc(size_t count)
 {
 	struct hw_memory_map *map =
-		malloc(sizeof(*map) + count * sizeof(map->regions[0]));
+		mem_malloc(sizeof(*map) + count * sizeof(map->regions[0]));
 
 	if (map)
 		map->count = count;
@@ -499,22 +505,14 @@ const struct hw_context *hw_context_lookup(struct idt_iommu *iommu, uint32_t dev
 	return NULL;
 }
 
-/*
- * A copy of the context cache with device_id's entry replaced by ctx, or
- * removed when ctx is NULL.  Built before anything changes, so that an
- * allocation failure leaves the instance as it was.
- */
-static struct hw_context_cache *hw_cache_with(struct idt_iommu *iommu, uint32_t device_id,
-					      const struct hw_context *ctx)
+/* Fills cache with old's entries, device_id's replaced by ctx or removed
+ * when ctx is NULL; cache has room for all of them. */
+static void hw_cache_fill(struct hw_context_cache *cache, const struct hw_context_cache *old,
+			  uint32_t device_id, const struct hw_context *ctx)
 {
-	const struct hw_context_cache *old = atomic_load(&iommu->context_cache);
 	size_t n = old ? old->count : 0, j = 0;
-	struct hw_context_cache *cache =
-		malloc(sizeof(*cache) + (n + 1) * sizeof(cache->contexts[0]));
 	bool placed = !ctx;
 
-	if (!cache)
-		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct hw_context *cur = &old->contexts[i];
 
@@ -528,16 +526,46 @@ static struct hw_context_cache *hw_cache_with(struct idt_iommu *iommu, uint32_t 
 	if (!placed)
 		cache->contexts[j++] = *ctx;
 	cache->count = j;
+}
+
+/*
+ * A copy of the context cache with device_id's entry replaced by ctx, or
+ * removed when ctx is NULL.  Built before anything changes, so that an
+ * allocation failure leaves the instance as it was.
+ */
+static struct hw_context_cache *hw_cache_with(struct idt_iommu *iommu, uint32_t device_id,
+					      const struct hw_context *ctx)
+{
+	const struct hw_context_cache *old = atomic_load(&iommu->context_cache);
+	size_t capacity = (old ? old->count : 0) + 1;
+	struct hw_context_cache *cache =
+		mem_malloc(sizeof(*cache) + capacity * sizeof(cache->contexts[0]));
+
+	if (!cache)
+		return NULL;
+	cache->capacity = capacity;
+	hw_cache_fill(cache, old, device_id, ctx);
 	return cache;
 }
 
-/* Context invalidation: publish the new cache, drain, free the old one. */
+/*
+ * Context invalidation: publish the new cache, drain, then retire the old
+ * one.  The larger of it and the spare stays as the spare: the old cache
+ * held every device now attached but the one just added, so a detach
+ * always finds room there.
+ */
 static void hw_install_cache(struct idt_iommu *iommu, struct hw_context_cache *cache)
 {
 	struct hw_context_cache *old = atomic_exchange(&iommu->context_cache, cache);
 
 	hw_drain(iommu);
-	free(old);
+	if (old && (!iommu->spare_cache || old->capacity > iommu->spare_cache->capacity)) {
+		struct hw_context_cache *smaller = iommu->spare_cache;
+
+		iommu->spare_cache = old;
+		old = smaller;
+	}
+	mem_free(old);
 }
 
 /*
@@ -610,7 +638,7 @@ int idt_iommu_attach(struct idt_iommu *iommu, uint32_t device_id, struct idt_pt 
 	if (iommu->device_count == iommu->device_capacity) {
 		size_t capacity = iommu->device_capacity ? 2 * iommu->device_capacity : 8;
 		struct hw_device *devices =
-			realloc(iommu->devices, capacity * sizeof(*devices));
+			mem_realloc(iommu->devices, capacity * sizeof(*devices));
 
 		if (!devices) {
 			ret = -ENOMEM;
@@ -647,10 +675,13 @@ int idt_iommu_detach(struct idt_iommu *iommu, uint32_t device_id)
 		pthread_mutex_unlock(&iommu->config_lock);
 		return -ENOENT;
 	}
+	/* A detach cannot fail (DESTROY and close must not): without memory
+	 * the spare takes the cache without this device. */
 	cache = hw_cache_with(iommu, device_id, NULL);
-	if (!cache) {
-		pthread_mutex_unlock(&iommu->config_lock);
-		return -ENOMEM;
+	if (!cache && iommu->device_count > 1) {
+		cache = iommu->spare_cache;
+		iommu->spare_cache = NULL;
+		hw_cache_fill(cache, atomic_load(&iommu->context_cache), device_id, NULL);
 	}
 	domain_tag = dev->domain_tag;
 	*dev = iommu->devices[--iommu->device_count];

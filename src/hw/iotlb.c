@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "hw/iotlb.h"
 
 #define IOTLB_INDEX_LG2 12 /* entries are indexed by 4 KiB page number */
@@ -17,11 +18,11 @@ int iotlb_init(struct hw_iotlb *tlb, uint32_t sets, uint32_t ways)
 	atomic_init(&tlb->max_size_lg2, IOTLB_INDEX_LG2);
 	if (!sets || !ways)
 		return 0; /* capacity 0: caching disabled */
-	tlb->set = aligned_alloc(_Alignof(struct iotlb_set), sizeof(*tlb->set) * sets);
-	tlb->entries = calloc((size_t)sets * ways, sizeof(*tlb->entries));
+	tlb->set = mem_aligned_alloc(_Alignof(struct iotlb_set), sizeof(*tlb->set) * sets);
+	tlb->entries = mem_calloc((size_t)sets * ways, sizeof(*tlb->entries));
 	if (!tlb->set || !tlb->entries) {
-		free(tlb->set);
-		free(tlb->entries);
+		mem_free(tlb->set);
+		mem_free(tlb->entries);
 		tlb->set = NULL;
 		tlb->entries = NULL;
 		return -ENOMEM;
@@ -40,8 +41,8 @@ void iotlb_fini(struct hw_iotlb *tlb)
 {
 	for (uint32_t i = 0; i < tlb->sets; i++)
 		pthread_mutex_destroy(&tlb->set[i].lock);
-	free(tlb->set);
-	free(tlb->entries);
+	mem_free(tlb->set);
+	mem_free(tlb->entries);
 	tlb->set = NULL;
 	tlb->entries = NULL;
 	tlb->sets = 0;

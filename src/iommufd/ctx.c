@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "iommufd/iommufd_internal.h"
 
 /* uapi.md 1: the largest id (unverified) */
@@ -22,7 +23,7 @@ static void (*refs_prepare)(void);
 
 int iommufd_ctx_create(struct iommufd_ctx **out)
 {
-	struct iommufd_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct iommufd_ctx *ctx = mem_calloc(1, sizeof(*ctx));
 
 	if (!ctx)
 		return -ENOMEM;
@@ -87,8 +88,8 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ctx)
 	}
 	pthread_rwlock_unlock(&ctx->lock);
 	pthread_rwlock_destroy(&ctx->lock);
-	free(ctx->objs);
-	free(ctx);
+	mem_free(ctx->objs);
+	mem_free(ctx);
 }
 
 /* ---- the id space (uapi.md 1) ------------------------------------------------ */
@@ -107,7 +108,7 @@ int obj_reserve(struct iommufd_ctx *ctx, uint32_t *id)
 
 		if (capacity > OBJ_ID_MAX + 1u)
 			capacity = OBJ_ID_MAX + 1u;
-		objs = realloc(ctx->objs, capacity * sizeof(*objs));
+		objs = mem_realloc(ctx->objs, capacity * sizeof(*objs));
 		if (!objs)
 			return -ENOMEM;
 		memset(objs + ctx->obj_capacity, 0,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "iommufd/iommufd_internal.h"
 #include "iommufd/usermem.h"
 
@@ -57,7 +58,7 @@ int instance_get(struct iommufd_ctx *ctx, uint32_t test_format, bool capable,
 			*out = inst;
 			return 0;
 		}
-	inst = calloc(1, sizeof(*inst));
+	inst = mem_calloc(1, sizeof(*inst));
 	if (!inst)
 		return -ENOMEM;
 	inst->test_format = test_format;
@@ -82,7 +83,7 @@ int instance_get(struct iommufd_ctx *ctx, uint32_t test_format, bool capable,
 	*out = inst;
 	return 0;
 fail:
-	free(inst);
+	mem_free(inst);
 	return ret;
 }
 
@@ -90,7 +91,7 @@ void instance_destroy(struct instance *inst)
 {
 	idt_core_iommu_destroy(inst->core); /* no device or domain is left */
 	pthread_mutex_destroy(&inst->fault_lock);
-	free(inst);
+	mem_free(inst);
 }
 
 void instance_drain_faults(struct iommufd_ctx *ctx, struct instance *inst)
@@ -135,7 +136,7 @@ static int hwpt_create(struct iommufd_ctx *ctx, struct ioas *ioas, struct device
 	struct hwpt *hwpt;
 	int ret;
 
-	hwpt = calloc(1, sizeof(*hwpt));
+	hwpt = mem_calloc(1, sizeof(*hwpt));
 	if (!hwpt)
 		return -ENOMEM;
 	ret = obj_reserve(ctx, &hwpt->obj.id);
@@ -172,7 +173,7 @@ fail_domain:
 fail_id:
 	obj_release(ctx, hwpt->obj.id);
 fail:
-	free(hwpt);
+	mem_free(hwpt);
 	return ret;
 }
 
@@ -181,7 +182,7 @@ void hwpt_destroy(struct iommufd_ctx *ctx, struct hwpt *hwpt)
 	ioas_remove_hwpt(hwpt->ioas, hwpt);
 	idt_domain_free(hwpt->domain); /* no device attached: cannot fail */
 	obj_release(ctx, hwpt->obj.id);
-	free(hwpt);
+	mem_free(hwpt);
 }
 
 static int hwpt_attach(struct hwpt *hwpt, struct device *idev)
@@ -240,8 +241,8 @@ int selftest_device_create(struct iommufd_ctx *ctx, uint32_t test_format, bool c
 	int ret = -ENOMEM;
 
 	/* ids in the order stdev, idev, auto HWPT (unverified) */
-	stdev = calloc(1, sizeof(*stdev));
-	idev = calloc(1, sizeof(*idev));
+	stdev = mem_calloc(1, sizeof(*stdev));
+	idev = mem_calloc(1, sizeof(*idev));
 	if (!stdev || !idev)
 		goto fail;
 	ret = obj_reserve(ctx, &stdev->obj.id);
@@ -254,7 +255,6 @@ int selftest_device_create(struct iommufd_ctx *ctx, uint32_t test_format, bool c
 	ret = idt_device_create_config(inst->core, inst->next_device_id, &config, &idev->dev);
 	if (ret)
 		goto fail_stdev_id;
-	inst->next_device_id++;
 	idev->inst = inst;
 	idev->mock_huge_iova = mock_huge_iova;
 	ret = obj_reserve(ctx, &idev->obj.id);
@@ -274,6 +274,8 @@ int selftest_device_create(struct iommufd_ctx *ctx, uint32_t test_format, bool c
 		ret = -EINVAL; /* unverified */
 	if (ret)
 		goto fail_idev_id;
+	/* only now: a failed creation leaves the next device the same id */
+	inst->next_device_id++;
 	stdev->idev = idev;
 	obj_publish(ctx, &idev->obj);
 	obj_publish(ctx, &stdev->obj);
@@ -286,8 +288,8 @@ fail_dev:
 fail_stdev_id:
 	obj_release(ctx, stdev->obj.id);
 fail:
-	free(idev);
-	free(stdev);
+	mem_free(idev);
+	mem_free(stdev);
 	return ret;
 }
 
@@ -302,9 +304,9 @@ void selftest_destroy(struct iommufd_ctx *ctx, struct selftest *stdev)
 		hwpt_destroy(ctx, hwpt);
 	obj_release(ctx, idev->obj.id);
 	idt_device_destroy(idev->dev);
-	free(idev);
+	mem_free(idev);
 	obj_release(ctx, stdev->obj.id);
-	free(stdev);
+	mem_free(stdev);
 }
 
 /* ---- DESTROY (5.1) ------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "iommufd/iommufd_internal.h"
 #include "iommufd/usermem.h"
 
@@ -123,7 +124,7 @@ int ioas_add_hwpt(struct ioas *ioas, struct hwpt *hwpt)
 	}
 	if (ioas->hwpt_count == ioas->hwpt_capacity) {
 		size_t capacity = ioas->hwpt_capacity ? 2 * ioas->hwpt_capacity : 4;
-		struct hwpt **hwpts = realloc(ioas->hwpts, capacity * sizeof(*hwpts));
+		struct hwpt **hwpts = mem_realloc(ioas->hwpts, capacity * sizeof(*hwpts));
 
 		if (!hwpts)
 			return -ENOMEM;
@@ -155,9 +156,9 @@ void ioas_remove_hwpt(struct ioas *ioas, struct hwpt *hwpt)
 void ioas_destroy(struct iommufd_ctx *ctx, struct ioas *ioas)
 {
 	obj_release(ctx, ioas->obj.id);
-	free(ioas->areas);
-	free(ioas->hwpts);
-	free(ioas);
+	mem_free(ioas->areas);
+	mem_free(ioas->hwpts);
+	mem_free(ioas);
 }
 
 /* ---- IOAS_ALLOC (5.2) ------------------------------------------------------------ */
@@ -170,12 +171,12 @@ int ioas_cmd_alloc(struct ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	ioas = calloc(1, sizeof(*ioas));
+	ioas = mem_calloc(1, sizeof(*ioas));
 	if (!ioas)
 		return -ENOMEM;
 	ret = obj_reserve(ucmd->ctx, &ioas->obj.id);
 	if (ret) {
-		free(ioas);
+		mem_free(ioas);
 		return ret;
 	}
 	ioas->obj.type = OBJ_IOAS;
@@ -284,7 +285,7 @@ int ioas_cmd_map(struct ucmd *ucmd)
 		return -EFAULT;
 	if (ioas->area_count == ioas->area_capacity) {
 		size_t capacity = ioas->area_capacity ? 2 * ioas->area_capacity : 16;
-		struct area *areas = realloc(ioas->areas, capacity * sizeof(*areas));
+		struct area *areas = mem_realloc(ioas->areas, capacity * sizeof(*areas));
 
 		if (!areas)
 			return -ENOMEM;

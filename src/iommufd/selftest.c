@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "iommufd/iommufd_internal.h"
 #include "iommufd/usermem.h"
 
@@ -150,9 +151,9 @@ static int test_dirty(struct ucmd *ucmd)
 	struct iodirty_test_cmd *cmd = ucmd->cmd;
 	uint64_t iova = cmd->dirty.iova, length = cmd->dirty.length;
 	uint64_t page_size = cmd->dirty.page_size, max, bytes, count = 0;
+	uint8_t bits[IOMMUFD_HOST_PAGE];
 	struct hwpt *hwpt;
 	struct idt_pt *pt;
-	uint8_t *bits;
 
 	if (!page_size || !length || iova % page_size || length % page_size || !cmd->dirty.uptr)
 		return -EINVAL;
@@ -166,26 +167,29 @@ static int test_dirty(struct ucmd *ucmd)
 	/* ceil(max / 8) bytes (the 2024 fix; compat.md) */
 	max = length / page_size;
 	bytes = max / 8 + (max % 8 != 0);
-	bits = bytes <= SIZE_MAX ? malloc((size_t)bytes) : NULL;
-	if (!bits)
-		return -ENOMEM;
-	if (usermem_read(bits, cmd->dirty.uptr, (size_t)bytes)) {
-		free(bits);
+	/* Linux copies the whole bitmap in before marking (EFAULT); the length
+	 * is the caller's, so iodirty checks that it is readable and then reads
+	 * it a page at a time instead of allocating it (compat.md) */
+	if (!usermem_accessible(cmd->dirty.uptr, bytes, false))
 		return -EFAULT;
-	}
 	pt = idt_domain_pt(hwpt->domain);
-	for (uint64_t i = 0; i < max; i++) {
-		/* Q12: the entry at index (iova + i * page_size) / page_size */
-		uint64_t entry = (iova + i * page_size) / page_size * IODIRTY_MOCK_IO_PAGE_SIZE;
+	for (uint64_t base = 0; base < bytes; base += sizeof(bits)) {
+		uint64_t chunk = bytes - base < sizeof(bits) ? bytes - base : sizeof(bits);
 
-		if (!bits[i / 8]) {
-			i |= 7;
-			continue;
+		if (usermem_read(bits, cmd->dirty.uptr + base, (size_t)chunk))
+			return -EFAULT; /* unmapped since the check */
+		for (uint64_t i = base * 8; i < max && i < (base + chunk) * 8; i++) {
+			/* Q12: the entry at index (iova + i * page_size) / page_size */
+			uint64_t entry = (iova + i * page_size) / page_size * IODIRTY_MOCK_IO_PAGE_SIZE;
+
+			if (!bits[i / 8 - base]) {
+				i |= 7;
+				continue;
+			}
+			if ((bits[i / 8 - base] >> (i % 8) & 1) && test_make_dirty(pt, entry))
+				count++;
 		}
-		if ((bits[i / 8] >> (i % 8) & 1) && test_make_dirty(pt, entry))
-			count++;
 	}
-	free(bits);
 	cmd->dirty.out_nr_dirty = count;
 	return ucmd_respond(ucmd);
 }
@@ -211,7 +215,7 @@ static int test_dma(struct ucmd *ucmd)
 		return -ENOENT;
 	if (length && iova + (length - 1) < iova)
 		return -EOVERFLOW;
-	bounce = malloc(length < DMA_CHUNK ? (length ? length : 1) : DMA_CHUNK);
+	bounce = mem_malloc(length < DMA_CHUNK ? (length ? length : 1) : DMA_CHUNK);
 	if (!bounce)
 		return -ENOMEM;
 	hw = idt_core_iommu_hw(idev->inst->core);
@@ -238,7 +242,7 @@ static int test_dma(struct ucmd *ucmd)
 		if (moved < chunk)
 			ret = -EIO;
 	}
-	free(bounce);
+	mem_free(bounce);
 	if (ret == -EFAULT)
 		return ret;
 	if (ret == -EIO)

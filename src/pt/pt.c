@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "pt/pt_internal.h"
 
 static const struct pt_format_ops *pt_ops_of(uint32_t format)
@@ -35,7 +36,7 @@ uint64_t *pt_table_alloc(struct idt_pt *pt, unsigned int index_bits)
 {
 	size_t bytes = sizeof(uint64_t) << index_bits;
 	size_t align = bytes < 4096 ? 4096 : bytes;
-	uint64_t *table = aligned_alloc(align, align);
+	uint64_t *table = mem_aligned_alloc(align, align);
 
 	if (!table)
 		return NULL;
@@ -47,7 +48,7 @@ uint64_t *pt_table_alloc(struct idt_pt *pt, unsigned int index_bits)
 void pt_table_free(struct idt_pt *pt, uint64_t *table)
 {
 	atomic_fetch_sub(&pt->tables, 1);
-	free(table);
+	mem_free(table);
 }
 
 /* Every leaf size the table can hold at any level it may grow to. */
@@ -82,7 +83,7 @@ int idt_pt_create(const struct idt_pt_config *config, struct idt_pt **out)
 	if (!ops)
 		return -EINVAL;
 
-	pt = calloc(1, sizeof(*pt));
+	pt = mem_calloc(1, sizeof(*pt));
 	if (!pt)
 		return -ENOMEM;
 	pt->ops = ops;
@@ -109,7 +110,7 @@ int idt_pt_create(const struct idt_pt_config *config, struct idt_pt **out)
 	*out = pt;
 	return 0;
 fail:
-	free(pt);
+	mem_free(pt);
 	return ret;
 }
 
@@ -119,7 +120,7 @@ void idt_pt_destroy(struct idt_pt *pt)
 		return;
 	pt->ops->destroy(pt);
 	pthread_mutex_destroy(&pt->structure_lock);
-	free(pt);
+	mem_free(pt);
 }
 
 void idt_pt_get_info(const struct idt_pt *pt, struct idt_pt_info *info)
@@ -207,7 +208,7 @@ void idt_pt_free_list_release(struct idt_pt *pt, struct idt_pt_free_list *list)
 		return;
 	for (uint32_t i = 0; i < list->count; i++)
 		pt_table_free(pt, list->tables[i]);
-	free(list->tables);
+	mem_free(list->tables);
 	memset(list, 0, sizeof(*list));
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "pt/pt_internal.h"
 
 /* ---- geometry ---------------------------------------------------------- */
@@ -377,17 +378,18 @@ static int w_map(struct idt_pt *pt, uint64_t iova, uint64_t oa, uint64_t size, i
  * Unlinks an emptied child table and frees it, or, with a free list, keeps
  * it there until the caller has invalidated and drained, so that a walk in
  * flight never reads freed memory.  A list that cannot grow leaves the
- * table linked (empty tables are harmless) rather than freeing it early.
+ * table linked (empty tables are harmless) rather than freeing it early,
+ * and the result is false.
  */
-static void w_retire_table(struct idt_pt *pt, uint64_t *slot, uint64_t *child,
+static bool w_retire_table(struct idt_pt *pt, uint64_t *slot, uint64_t *child,
 			   struct idt_pt_free_list *list)
 {
 	if (list && list->count == list->capacity) {
 		uint32_t capacity = list->capacity ? 2 * list->capacity : 16;
-		void **tables = realloc(list->tables, capacity * sizeof(*tables));
+		void **tables = mem_realloc(list->tables, capacity * sizeof(*tables));
 
 		if (!tables)
-			return;
+			return false;
 		list->tables = tables;
 		list->capacity = capacity;
 	}
@@ -396,11 +398,15 @@ static void w_retire_table(struct idt_pt *pt, uint64_t *slot, uint64_t *child,
 		list->tables[list->count++] = child;
 	else
 		pt_table_free(pt, child);
+	return true;
 }
 
+/* Sets *kept when an emptied table under table stays linked (w_retire_table
+ * could not list it): table is then not empty even if its whole span was
+ * unmapped, and freeing it would lose that table. */
 static uint64_t w_unmap_table(struct idt_pt *pt, uint64_t *table, unsigned int level,
 			      unsigned int top_level, uint64_t cursor, uint64_t last,
-			      bool on_chain, struct idt_pt_free_list *list)
+			      bool on_chain, struct idt_pt_free_list *list, bool *kept)
 {
 	unsigned int index = w_index(pt, cursor, level, top_level);
 	unsigned int end = w_end_index(pt, cursor, last, level, top_level);
@@ -430,13 +436,19 @@ static uint64_t w_unmap_table(struct idt_pt *pt, uint64_t *table, unsigned int l
 			uint64_t to = item_last < last ? item_last : last;
 
 			bool child_on_chain = w_on_root_chain(pt, on_chain, index, level - 1);
+			bool child_kept = false;
 
 			bytes += w_unmap_table(pt, child, level - 1, top_level, from, to,
-					       child_on_chain, list);
+					       child_on_chain, list, &child_kept);
 			/* a child whose whole span was unmapped is empty without looking */
-			if (!child_on_chain && ((from == start && to == item_last) ||
-						w_table_empty(child, PT_ITEM_BITS)))
-				w_retire_table(pt, &table[index], child, list);
+			if (!child_on_chain &&
+			    ((from == start && to == item_last && !child_kept) ||
+			     w_table_empty(child, PT_ITEM_BITS))) {
+				if (!w_retire_table(pt, &table[index], child, list))
+					*kept = true;
+			} else if (child_kept) {
+				*kept = true;
+			}
 			break;
 		}
 		default:
@@ -453,6 +465,7 @@ static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *un
 	uint64_t top = atomic_load(&pt->top);
 	unsigned int top_level = pt_top_level(top);
 	struct w_found found;
+	bool kept = false; /* the top table is never retired */
 	uint64_t bytes;
 
 	if (iova > pt_last_iova_at(pt, top_level)) {
@@ -468,7 +481,8 @@ static int w_unmap(struct idt_pt *pt, uint64_t iova, uint64_t last, uint64_t *un
 	if (!w_find(pt, last, &found) &&
 	    found.entry_iova + (pt_lg2_to_size(found.size_lg2) - 1) > last)
 		return -EINVAL;
-	bytes = w_unmap_table(pt, pt_top_table(top), top_level, top_level, iova, last, true, list);
+	bytes = w_unmap_table(pt, pt_top_table(top), top_level, top_level, iova, last, true, list,
+			      &kept);
 	if (unmapped)
 		*unmapped = bytes;
 	return 0;
@@ -865,6 +879,12 @@ static inline int w_rcd_table(struct w_rcd *r, uint64_t *table, unsigned int lev
 				if (fmt_classify(pt, level, next) == PT_TABLE)
 					for (unsigned int line = 0; line < 64; line++)
 						__builtin_prefetch(fmt_table_ptr(next) + 8 * line);
+				/* and the bitmap bits of that table: a sparse dirty
+				 * leaf would otherwise wait on a cache miss to record */
+				if (r->record->bitmap)
+					idt_bitmap_prefetch(r->record->bitmap,
+							    w_item_start(pt, cursor, level, r->top_level,
+									 index + W_PREFETCH_AHEAD));
 			}
 			ret = w_rcd_table(r, fmt_table_ptr(item), level - 1,
 					  start < cursor ? cursor : start, generic);

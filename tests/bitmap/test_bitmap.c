@@ -894,6 +894,49 @@ static void test_window_record_before_window_start(void **state)
 	guarded_check_and_free(&buf);
 }
 
+/* From the first window only: a page past it, and a span across the next
+ * window's end (bits 16383 and 40000..50000 of 256 MiB). */
+static int record_past_window(struct idt_bitmap *bitmap, uint64_t w_iova, uint64_t w_length,
+			      void *arg)
+{
+	unsigned int *window = arg;
+
+	(void)w_iova;
+	(void)w_length;
+	if (++*window == 1) {
+		idt_bitmap_record(bitmap, 16383ull * SZ_4K, SZ_4K);
+		idt_bitmap_record(bitmap, 40000ull * SZ_4K, 10001ull * SZ_4K);
+	}
+	return 0;
+}
+
+/*
+ * A record that starts past its window lands on its own bits once they are
+ * pinned (a set-ahead length would have put it at the next window's first
+ * bit and lost the page).  Two such records become one span: a superset.
+ * data = page + 0x810: the first window holds bits 0..16255.
+ */
+static void test_window_record_past_window(void **state)
+{
+	static const struct bit_run runs[] = { { 16383, 50000 } };
+	struct idt_bitmap_window_stats stats;
+	struct idt_bitmap bitmap;
+	struct guarded buf;
+	unsigned int window = 0;
+
+	(void)state;
+	guarded_alloc(&buf, 8192, 0x810);
+	assert_int_equal(idt_bitmap_init(&bitmap, 0, 256 * SZ_1M, SZ_4K, buf.data), 0);
+	assert_int_equal(idt_bitmap_for_each_window(&bitmap, 1, record_past_window, &window,
+						    &stats), 0);
+	expect_bits(buf.data, buf.bytes, 0, runs, ARRAY_SIZE(runs));
+	/* windows at bits 0, 16256 (handed out with 16383.. set) and 50000:
+	 * set-ahead fills 49024..50000 of the third, which starts at its byte */
+	assert_int_equal(stats.windows, 3);
+	assert_int_equal(stats.set_ahead_runs, 1);
+	guarded_check_and_free(&buf);
+}
+
 /* ---------------------------------------------------------------------------
  * Atomic mode: two harvesters setting interleaved bits of the same bytes
  */
@@ -1302,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_record_zero_length),
 		cmocka_unit_test(test_window_errors),
 		cmocka_unit_test(test_window_record_before_window_start),
+		cmocka_unit_test(test_window_record_past_window),
 		cmocka_unit_test(test_atomic_two_harvesters),
 		cmocka_unit_test(test_atomic_full_bytes_match_plain),
 		cmocka_unit_test(test_gather),

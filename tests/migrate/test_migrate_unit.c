@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The migration engine's parts: XXH64, the framed stream (round trip,
- * corruption, loss, truncation, peer errors), the rate limiter, zstd, the
+ * corruption, loss, truncation, peer errors, the clean end, every random
+ * fault detected and none without a fault), the rate limiter, zstd, the
  * write patterns, the convergence rule, and the guest's harvest through
  * the iommufd ABI (DMA by a device, the CPU log, pause and drain).
  */
@@ -171,6 +172,96 @@ static void test_frame_peer_error(void **state)
 	assert_int_equal(mig_recv(&p.a, &f, p.buf), -1);
 	assert_non_null(strstr(p.a.error, "closed the connection"));
 	pair_close(&p);
+}
+
+/* The sender's half-close ends the stream; anything after the last frame
+ * the receiver reads is a fault. */
+static void test_frame_clean_end(void **state)
+{
+	struct mig_frame f;
+	struct pair p;
+
+	(void)state;
+	pair_open(&p, false);
+	assert_int_equal(mig_send(&p.a, MIG_FRAME_VERDICT, 0, NULL, 0), 0);
+	assert_int_equal(mig_send_end(&p.a), 0);
+	assert_int_equal(mig_recv(&p.b, &f, p.buf), 0);
+	assert_int_equal(mig_recv_end(&p.b), 0);
+	pair_close(&p);
+
+	pair_open(&p, false);
+	assert_int_equal(mig_send(&p.a, MIG_FRAME_VERDICT, 0, NULL, 0), 0);
+	assert_int_equal(mig_send(&p.a, MIG_FRAME_VERDICT, 0, NULL, 0), 0);
+	assert_int_equal(mig_send_end(&p.a), 0);
+	assert_int_equal(mig_recv(&p.b, &f, p.buf), 0);
+	assert_int_equal(mig_recv_end(&p.b), -1);
+	assert_non_null(strstr(p.b.error, "sent more after its last frame"));
+	pair_close(&p);
+}
+
+#define CHAOS_FRAMES 20
+#define CHAOS_SEEDS 2000
+#define CHAOS_TIMEOUT_MS 40 /* everything is sent before it is read: no waits */
+
+/* One stream of PAGES frames and a DONE through the random injector on
+ * both ends: it is read whole and intact exactly when nothing fired. */
+static enum mig_fault chaos_stream(uint64_t seed, unsigned char *buf)
+{
+	unsigned char payload[1024];
+	struct mig_chaos sender, receiver;
+	struct mig_conn a, b;
+	struct mig_frame f;
+	enum mig_fault fault;
+	int sv[2], got = 0;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(mig_conn_init(&a, sv[0], "destination", 0, false, CHAOS_TIMEOUT_MS), 0);
+	assert_int_equal(mig_conn_init(&b, sv[1], "source", 0, false, CHAOS_TIMEOUT_MS), 0);
+	mig_chaos_init(&sender, seed);
+	mig_chaos_init(&receiver, ~seed);
+	a.chaos = &sender;
+	b.chaos = &receiver;
+	for (int i = 0; i <= CHAOS_FRAMES; i++) {
+		memset(payload, i, sizeof(payload));
+		if (mig_send(&a, i < CHAOS_FRAMES ? MIG_FRAME_PAGES : MIG_FRAME_DONE, (uint64_t)i,
+			     payload, sizeof(payload)))
+			break;
+	}
+	mig_send_end(&a);
+	for (; got <= CHAOS_FRAMES && !mig_recv(&b, &f, buf); got++) {
+		memset(payload, got, sizeof(payload));
+		assert_int_equal(f.arg, got);
+		assert_memory_equal(buf, payload, sizeof(payload));
+	}
+	fault = sender.fault != MIG_FAULT_NONE ? sender.fault : receiver.fault;
+	if (fault == MIG_FAULT_NONE) {
+		assert_int_equal(got, CHAOS_FRAMES + 1);
+		assert_int_equal(mig_recv_end(&b), 0);
+	} else if (got == CHAOS_FRAMES + 1) {
+		/* every frame arrived intact: the fault was after the last one */
+		assert_int_equal(mig_recv_end(&b), -1);
+	}
+	mig_conn_close(&a);
+	mig_conn_close(&b);
+	return fault;
+}
+
+static void test_frame_random_faults(void **state)
+{
+	unsigned int seen[MIG_FAULTS] = { 0 }, kinds = 0;
+	unsigned char *buf = malloc(MIG_FRAME_MAX);
+
+	(void)state;
+	assert_non_null(buf);
+	for (uint64_t seed = 0; seed < CHAOS_SEEDS && kinds < MIG_FAULTS; seed++) {
+		enum mig_fault f = chaos_stream(seed, buf);
+
+		kinds += !seen[f]++;
+	}
+	for (int f = 0; f < MIG_FAULTS; f++)
+		if (!seen[f])
+			fail_msg("no %s in %u seeds", mig_fault_name(f), CHAOS_SEEDS);
+	free(buf);
 }
 
 /* ---- rate limiter, compression, convergence --------------------------------------------- */
@@ -350,6 +441,8 @@ int main(void)
 		cmocka_unit_test(test_frame_flip_detected),
 		cmocka_unit_test(test_frame_loss_and_truncation),
 		cmocka_unit_test(test_frame_peer_error),
+		cmocka_unit_test(test_frame_clean_end),
+		cmocka_unit_test(test_frame_random_faults),
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_compress),
 		cmocka_unit_test(test_convergence),

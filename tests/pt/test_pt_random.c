@@ -4,12 +4,9 @@
  * per format checked against a plain reference model).
  *
  * For each format, IODIRTY_ITERATIONS (default 10^5) random operations run
- * against the library and against a reference model: a sorted array of the
- * entries map() produced, {iova, size, oa, prot, dirty}.  The reference
- * predicts the library's choice of page sizes with its own implementation of
- * formats.md 7.1 (the largest allowed size <= the remaining length that
- * divides both iova and oa), and every return value, byte count, bitmap,
- * gather and lookup is compared with the prediction.  Every CHECK_EVERY
+ * against the library and against the reference model of pt_model.h (shared
+ * with the page-table fuzz target), and every return value, byte count,
+ * bitmap, gather and lookup is compared with its prediction.  Every CHECK_EVERY
  * operations a full check compares every entry, unmapped samples and the
  * exact number of allocated tables (tables are freed when they become empty:
  * issue 2, item 5).
@@ -38,6 +35,7 @@
 
 #include "iodirty/bitmap.h"
 #include "iodirty/pt.h"
+#include "pt_model.h"
 
 #define SZ_4K 0x1000ull
 #define SZ_64K 0x10000ull
@@ -64,26 +62,13 @@ struct fmt_case {
 	uint32_t flags;
 	uint64_t salt;
 	uint64_t expect_sizes;       /* info.page_sizes the format must offer */
-	bool ro_untrackable;         /* make_dirty on read-only: -EINVAL (formats.md 4.4, 5.4) */
-	bool write_implies_read;     /* ARM and RISC-V have no write-only leaves */
-	bool writable_starts_dirty;  /* formats.md 4.4 (ARM with tracking), 5.6 (RISC-V) */
-	bool holes_are_errors;       /* ARM read-and-clear: -EINVAL on a hole (PT-12) */
-	bool dynamic_top;            /* AMD grows its top (formats.md 2.3) */
+	struct pt_model_rules rules;
 };
 
 /* Bits lo..hi (hi < 63) of a mask. */
 #define BITS_RANGE(lo, hi) (((2ull << (hi)) - 1) & ~(BIT64(lo) - 1))
 
 /* ---- state --------------------------------------------------------------- */
-
-struct ref_entry {
-	uint64_t iova;
-	uint64_t last;   /* inclusive: the window may end at 2^64 */
-	uint64_t oa;
-	unsigned int lg2;
-	int prot;
-	bool dirty;
-};
 
 enum op_kind { OP_MAP, OP_UNMAP, OP_SPLIT, OP_DIRTY, OP_CLEAN, OP_RCD, OP_XLATE, OP_KINDS };
 static const char *const op_names[OP_KINDS] = { "map", "unmap", "split", "make_dirty",
@@ -96,15 +81,13 @@ struct rt {
 	uint64_t rng;
 	unsigned long iterations;
 	unsigned long op;
-	uint64_t sizes;       /* info.page_sizes */
 	unsigned int oa_width;
 	uint64_t base, win_last;
 	uint64_t small, small_last;
 	uint64_t max_last_ok, max_last_tried; /* dynamic top: highest map() end */
 	bool mapped_any, tried_any;
-	struct ref_entry *e;
-	size_t n;
-	struct ref_entry *tmp; /* pieces of a map or split */
+	struct pt_model m;
+	struct pt_model_entry *tmp; /* pieces of a map or split */
 	uint8_t *bm, *exp;     /* read-and-clear bitmaps */
 	char log[LOG_DEPTH][LOG_LEN];
 	unsigned long ok[OP_KINDS], err[OP_KINDS], skipped[OP_KINDS];
@@ -135,7 +118,7 @@ static void rt_fail(struct rt *rt, int line, const char *fmt, ...)
 	va_end(ap);
 	print_message("[  FAILED  ] %s: IODIRTY_SEED=0x%" PRIx64 " IODIRTY_ITERATIONS=%lu, op %lu "
 		      "(window 0x%" PRIx64 ", small region 0x%" PRIx64 ", %zu live entries)\n",
-		      rt->fc->name, rt->seed, rt->iterations, rt->op, rt->base, rt->small, rt->n);
+		      rt->fc->name, rt->seed, rt->iterations, rt->op, rt->base, rt->small, rt->m.n);
 	for (unsigned long i = rt->op >= LOG_DEPTH - 1 ? rt->op - (LOG_DEPTH - 1) : 0; i <= rt->op;
 	     i++)
 		print_message("    op %lu: %s\n", i, rt->log[i % LOG_DEPTH]);
@@ -174,172 +157,34 @@ static uint64_t rnd_log(struct rt *rt, unsigned int max_lg2)
 	return 1 + rnd_below(rt, BIT64(rnd_below(rt, max_lg2 + 1)));
 }
 
-/* ---- the reference model --------------------------------------------------- */
+/* ---- comparing with the library ------------------------------------------- */
 
-static uint64_t ref_size(const struct ref_entry *e)
-{
-	return e->last - e->iova + 1;
-}
-
-/* Level and item size of an entry: at level L an item covers 2^(12 + 9L)
- * (formats.md 1); AMD replicas and RISC-V NAPOT copies are items of the
- * level their size falls in (formats.md 2.4, 5.3). */
-static unsigned int ref_level(const struct ref_entry *e)
-{
-	return (e->lg2 - 12) / 9;
-}
-
-static unsigned int ref_item_lg2(const struct ref_entry *e)
-{
-	return 12 + 9 * ref_level(e);
-}
-
-static unsigned int ref_items(const struct ref_entry *e)
-{
-	return 1u << (e->lg2 - ref_item_lg2(e));
-}
-
-/* First entry whose last byte is >= addr (entries are sorted and disjoint). */
-static size_t ref_lower(const struct rt *rt, uint64_t addr)
-{
-	size_t lo = 0, hi = rt->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rt->e[mid].last < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static struct ref_entry *ref_find(const struct rt *rt, uint64_t addr)
-{
-	size_t i = ref_lower(rt, addr);
-
-	return i < rt->n && rt->e[i].iova <= addr ? &rt->e[i] : NULL;
-}
-
-static bool ref_overlaps(const struct rt *rt, uint64_t first, uint64_t last)
-{
-	size_t i = ref_lower(rt, first);
-
-	return i < rt->n && rt->e[i].iova <= last;
-}
-
-/* Replaces entries [i, j) by count entries from pieces. */
-static void ref_replace(struct rt *rt, size_t i, size_t j, const struct ref_entry *pieces,
-			size_t count)
-{
-	memmove(&rt->e[i + count], &rt->e[j], (rt->n - j) * sizeof(*rt->e));
-	if (count)
-		memcpy(&rt->e[i], pieces, count * sizeof(*pieces));
-	rt->n = rt->n - (j - i) + count;
-}
-
-/* formats.md 7.1, written independently of the library: repeatedly the
- * largest allowed size <= the remaining length dividing both iova and oa. */
-static size_t ref_pieces(const struct rt *rt, uint64_t iova, uint64_t oa, uint64_t size, int prot,
-			 bool dirty, struct ref_entry *out, size_t max)
-{
-	size_t count = 0;
-
-	while (size) {
-		unsigned int lg2 = 64;
-
-		for (int b = 63; b >= 0; b--) {
-			uint64_t s = BIT64(b);
-
-			if ((rt->sizes & s) && s <= size && !((iova | oa) & (s - 1))) {
-				lg2 = (unsigned int)b;
-				break;
-			}
-		}
-		if (lg2 == 64 || count == max)
-			return SIZE_MAX;
-		out[count++] = (struct ref_entry){ .iova = iova, .last = iova + (BIT64(lg2) - 1),
-						   .oa = oa, .lg2 = lg2, .prot = prot,
-						   .dirty = dirty };
-		iova += BIT64(lg2);
-		oa += BIT64(lg2);
-		size -= BIT64(lg2);
-	}
-	return count;
-}
-
-static int ref_prot(const struct rt *rt, int prot)
-{
-	if (rt->fc->write_implies_read && (prot & IDT_PROT_WRITE))
-		prot |= IDT_PROT_READ;
-	return prot;
-}
-
-/* ---- comparing one entry with the library ----------------------------------- */
-
-static void check_entry_at(struct rt *rt, const struct ref_entry *e, uint64_t addr,
+static void check_entry_at(struct rt *rt, const struct pt_model_entry *e, uint64_t addr,
 			   const char *why)
 {
-	struct idt_pt_leaf leaf;
-	uint64_t oa = 0;
-	int ret = idt_pt_lookup(rt->pt, addr, &leaf);
+	char msg[256];
 
-	CHECK(rt, ret == 0, "%s: lookup(0x%" PRIx64 ") = %d, expected the entry 0x%" PRIx64
-	      " size 2^%u", why, addr, ret, e->iova, e->lg2);
-	CHECK(rt, leaf.iova == e->iova && leaf.size_lg2 == e->lg2,
-	      "%s: lookup(0x%" PRIx64 ") gives entry 0x%" PRIx64 " size 2^%u, expected 0x%" PRIx64
-	      " size 2^%u (formats.md 7.1)", why, addr, leaf.iova, leaf.size_lg2, e->iova, e->lg2);
-	CHECK(rt, leaf.oa == e->oa, "%s: entry 0x%" PRIx64 ": oa 0x%" PRIx64 ", expected 0x%" PRIx64,
-	      why, e->iova, leaf.oa, e->oa);
-	CHECK(rt, leaf.prot == e->prot, "%s: entry 0x%" PRIx64 ": prot %d, expected %d", why,
-	      e->iova, leaf.prot, e->prot);
-	CHECK(rt, leaf.dirty == e->dirty, "%s: entry 0x%" PRIx64 " (size 2^%u): dirty %d, expected %d",
-	      why, e->iova, e->lg2, leaf.dirty, e->dirty);
-	CHECK(rt, leaf.level == ref_level(e) && leaf.items == ref_items(e),
-	      "%s: entry 0x%" PRIx64 " size 2^%u: level %u items %u, expected level %u items %u", why,
-	      e->iova, e->lg2, leaf.level, leaf.items, ref_level(e), ref_items(e));
-	ret = idt_pt_iova_to_phys(rt->pt, addr, &oa);
-	CHECK(rt, ret == 0 && oa == e->oa + (addr - e->iova),
-	      "%s: iova_to_phys(0x%" PRIx64 ") = %d, 0x%" PRIx64 ", expected 0x%" PRIx64, why, addr,
-	      ret, oa, e->oa + (addr - e->iova));
+	CHECK(rt, pt_model_check_entry_at(rt->pt, e, addr, msg, sizeof(msg)), "%s: %s", why, msg);
 }
 
-static void check_entry(struct rt *rt, const struct ref_entry *e, const char *why)
+static void check_entry(struct rt *rt, const struct pt_model_entry *e, const char *why)
 {
 	check_entry_at(rt, e, e->iova, why);
-}
-
-static void check_unmapped(struct rt *rt, uint64_t addr, const char *why)
-{
-	struct idt_pt_leaf leaf;
-	uint64_t oa;
-	int ret = idt_pt_lookup(rt->pt, addr, &leaf);
-
-	CHECK(rt, ret == -ENOENT, "%s: lookup(0x%" PRIx64 ") = %d (entry 0x%" PRIx64
-	      " size 2^%u), expected -ENOENT", why, addr, ret, ret ? 0 : leaf.iova,
-	      ret ? 0 : leaf.size_lg2);
-	ret = idt_pt_iova_to_phys(rt->pt, addr, &oa);
-	CHECK(rt, ret == -ENOENT, "%s: iova_to_phys(0x%" PRIx64 ") = %d, expected -ENOENT", why, addr,
-	      ret);
 }
 
 /* Compares the library at addr with the reference, mapped or not. */
 static void check_addr(struct rt *rt, uint64_t addr, const char *why)
 {
-	const struct ref_entry *e = ref_find(rt, addr);
+	char msg[256];
 
-	if (e)
-		check_entry_at(rt, e, addr, why);
-	else
-		check_unmapped(rt, addr, why);
+	CHECK(rt, pt_model_check_addr(&rt->m, rt->pt, addr, msg, sizeof(msg)), "%s: %s", why, msg);
 }
 
 /* ---- choosing addresses -------------------------------------------------- */
 
-static uint64_t pages_of(const struct ref_entry *e)
+static uint64_t pages_of(const struct pt_model_entry *e)
 {
-	return ref_size(e) >> 12;
+	return pt_model_entry_size(e) >> 12;
 }
 
 /* A 4 KiB-aligned address: mostly inside a live entry, else in the small
@@ -348,8 +193,8 @@ static uint64_t pick_addr(struct rt *rt)
 {
 	uint64_t r = rnd_below(rt, 10);
 
-	if (rt->n && r < 6) {
-		const struct ref_entry *e = &rt->e[rnd_below(rt, rt->n)];
+	if (rt->m.n && r < 6) {
+		const struct pt_model_entry *e = &rt->m.e[rnd_below(rt, rt->m.n)];
 
 		return e->iova + (rnd_below(rt, pages_of(e)) << 12);
 	}
@@ -422,11 +267,10 @@ static void op_map(struct rt *rt)
 	}
 	oa = pick_oa(rt, iova, a);
 	last = iova + (size - 1);
-	overlap = ref_overlaps(rt, iova, last);
+	overlap = pt_model_overlaps(&rt->m, iova, last);
 	if (!overlap) {
-		count = ref_pieces(rt, iova, oa, size, ref_prot(rt, prot),
-				   rt->fc->writable_starts_dirty && (prot & IDT_PROT_WRITE), rt->tmp,
-				   MAX_ENTRIES - rt->n);
+		count = pt_model_map_pieces(&rt->m, iova, oa, size, prot, rt->tmp,
+					    MAX_ENTRIES - rt->m.n);
 		if (count == SIZE_MAX) {
 			rt_log(rt, "map 0x%" PRIx64 " -> 0x%" PRIx64 " size 0x%" PRIx64 ": skipped",
 			       iova, oa, size);
@@ -443,16 +287,17 @@ static void op_map(struct rt *rt)
 	if (overlap) {
 		/* formats.md 7.1: -EEXIST, all or nothing */
 		CHECK(rt, ret == -EEXIST, "map over a mapping returned %d, expected -EEXIST", ret);
-		for (size_t i = ref_lower(rt, iova), k = 0; i < rt->n && rt->e[i].iova <= last && k < 8;
-		     i++, k++)
-			check_entry(rt, &rt->e[i], "after a refused map");
+		for (size_t i = pt_model_lower(&rt->m, iova), k = 0;
+		     i < rt->m.n && rt->m.e[i].iova <= last && k < 8; i++, k++)
+			check_entry(rt, &rt->m.e[i], "after a refused map");
 		for (int k = 0; k < 4; k++)
 			check_addr(rt, iova + (rnd_below(rt, size >> 12) << 12), "after a refused map");
 		rt->err[OP_MAP]++;
 		return;
 	}
 	CHECK(rt, ret == 0, "map of a free range returned %d", ret);
-	ref_replace(rt, ref_lower(rt, iova), ref_lower(rt, iova), rt->tmp, count);
+	pt_model_replace(&rt->m, pt_model_lower(&rt->m, iova), pt_model_lower(&rt->m, iova), rt->tmp,
+			 count);
 	rt->mapped_any = true;
 	if (last > rt->max_last_ok)
 		rt->max_last_ok = last;
@@ -465,31 +310,30 @@ static void op_map(struct rt *rt)
 
 static void do_unmap(struct rt *rt, uint64_t first, uint64_t last)
 {
-	size_t i = ref_lower(rt, first), j = i;
-	const struct ref_entry *lo = ref_find(rt, first), *hi = ref_find(rt, last);
+	size_t i, j;
+	const struct pt_model_entry *lo = pt_model_find(&rt->m, first);
+	const struct pt_model_entry *hi = pt_model_find(&rt->m, last);
 	uint64_t expect = 0, unmapped = UINT64_MAX;
-	int ret;
+	int ret, predicted = pt_model_unmap_predict(&rt->m, first, last, &i, &j, &expect);
 
 	rt_log(rt, "unmap(0x%" PRIx64 ", size 0x%" PRIx64 ")", first, last - first + 1);
 	ret = idt_pt_unmap(rt->pt, first, last - first + 1, &unmapped);
-	if ((lo && lo->iova < first) || (hi && hi->last > last)) {
-		/* formats.md 7.2: a leaf straddling either end, nothing changes */
+	if (predicted) {
 		CHECK(rt, ret == -EINVAL, "unmap cutting a leaf returned %d, expected -EINVAL", ret);
 		if (lo)
 			check_entry(rt, lo, "after a refused unmap");
 		if (hi)
 			check_entry(rt, hi, "after a refused unmap");
-		if (i < rt->n)
-			check_entry(rt, &rt->e[i], "after a refused unmap");
+		i = pt_model_lower(&rt->m, first);
+		if (i < rt->m.n)
+			check_entry(rt, &rt->m.e[i], "after a refused unmap");
 		rt->err[OP_UNMAP]++;
 		return;
 	}
-	while (j < rt->n && rt->e[j].last <= last)
-		expect += ref_size(&rt->e[j++]);
 	CHECK(rt, ret == 0, "unmap returned %d, expected success", ret);
 	CHECK(rt, unmapped == expect, "unmap reported 0x%" PRIx64 " bytes, expected 0x%" PRIx64,
 	      unmapped, expect);
-	ref_replace(rt, i, j, NULL, 0);
+	pt_model_replace(&rt->m, i, j, NULL, 0);
 	check_addr(rt, first, "after an unmap");
 	check_addr(rt, last & ~(SZ_4K - 1), "after an unmap");
 	rt->ok[OP_UNMAP]++;
@@ -499,22 +343,22 @@ static void op_unmap(struct rt *rt)
 {
 	uint64_t r = rnd_below(rt, 20), first, last;
 
-	if (rt->n && r < 9) {
+	if (rt->m.n && r < 9) {
 		/* whole entries i..j, sometimes reaching into the holes around them */
-		size_t i = rnd_below(rt, rt->n);
-		size_t j = i + rnd_below(rt, rt->n - i < 16 ? rt->n - i : 16);
-		uint64_t floor = i ? rt->e[i - 1].last + 1 : rt->base;
-		uint64_t ceil = j + 1 < rt->n ? rt->e[j + 1].iova - 1 : rt->win_last;
+		size_t i = rnd_below(rt, rt->m.n);
+		size_t j = i + rnd_below(rt, rt->m.n - i < 16 ? rt->m.n - i : 16);
+		uint64_t floor = i ? rt->m.e[i - 1].last + 1 : rt->base;
+		uint64_t ceil = j + 1 < rt->m.n ? rt->m.e[j + 1].iova - 1 : rt->win_last;
 
-		first = rt->e[i].iova;
-		last = rt->e[j].last;
+		first = rt->m.e[i].iova;
+		last = rt->m.e[j].last;
 		if (first > floor && rnd_below(rt, 3) == 0)
 			first -= (1 + rnd_below(rt, (first - floor) >> 12)) << 12;
 		if (last < ceil && rnd_below(rt, 3) == 0)
 			last += (1 + rnd_below(rt, (ceil - last + 1) >> 12)) << 12;
-	} else if (rt->n && r < 11) {
+	} else if (rt->m.n && r < 11) {
 		/* inside one entry: cuts it unless it is the whole entry */
-		const struct ref_entry *e = &rt->e[rnd_below(rt, rt->n)];
+		const struct pt_model_entry *e = &rt->m.e[rnd_below(rt, rt->m.n)];
 		uint64_t a = rnd_below(rt, pages_of(e)), b = rnd_below(rt, pages_of(e));
 
 		if (a > b) {
@@ -542,9 +386,9 @@ static void op_unmap(struct rt *rt)
 /* Keeps the number of live entries bounded: unmaps a run of whole entries. */
 static void op_shrink(struct rt *rt)
 {
-	size_t i = rnd_below(rt, rt->n / 2);
+	size_t i = rnd_below(rt, rt->m.n / 2);
 
-	do_unmap(rt, rt->e[i].iova, rt->e[i + rt->n / 4].last);
+	do_unmap(rt, rt->m.e[i].iova, rt->m.e[i + rt->m.n / 4].last);
 }
 
 /* ---- split ------------------------------------------------------------------ */
@@ -552,9 +396,8 @@ static void op_shrink(struct rt *rt)
 static void op_split(struct rt *rt)
 {
 	uint64_t addr = pick_addr(rt);
-	struct ref_entry *e = ref_find(rt, addr);
+	struct pt_model_entry *e = pt_model_find(&rt->m, addr);
 	size_t at, count;
-	unsigned int piece_lg2;
 	int ret;
 
 	if (!e) {
@@ -574,30 +417,20 @@ static void op_split(struct rt *rt)
 		rt->err[OP_SPLIT]++;
 		return;
 	}
-	/* multi-item: natural items of its level (unless that size is excluded,
-	 * AMD 512 GiB); natural: leaves of the level below (project decision) */
-	piece_lg2 = ref_items(e) > 1 && (rt->sizes & BIT64(ref_item_lg2(e))) ? ref_item_lg2(e)
-									  : ref_item_lg2(e) - 9;
-	count = (size_t)1 << (e->lg2 - piece_lg2);
-	if (rt->n - 1 + count > MAX_ENTRIES) {
+	count = pt_model_split_pieces(&rt->m, e, rt->tmp, MAX_ENTRIES + 1 - rt->m.n);
+	if (count == SIZE_MAX) {
 		rt_log(rt, "split(0x%" PRIx64 "): skipped", addr);
 		rt->skipped[OP_SPLIT]++;
 		return;
 	}
 	rt_log(rt, "split(0x%" PRIx64 ") of 0x%" PRIx64 " size 2^%u into %zu x 2^%u%s", addr,
-	       e->iova, e->lg2, count, piece_lg2, e->dirty ? " [dirty]" : "");
-	for (size_t k = 0; k < count; k++)
-		rt->tmp[k] = (struct ref_entry){ .iova = e->iova + (k << piece_lg2),
-						 .last = e->iova + (k << piece_lg2) +
-							 (BIT64(piece_lg2) - 1),
-						 .oa = e->oa + (k << piece_lg2), .lg2 = piece_lg2,
-						 .prot = e->prot, .dirty = e->dirty };
+	       e->iova, e->lg2, count, rt->tmp[0].lg2, e->dirty ? " [dirty]" : "");
 	ret = idt_pt_split(rt->pt, addr);
 	CHECK(rt, ret == 0, "split returned %d, expected success", ret);
-	at = (size_t)(e - rt->e);
-	ref_replace(rt, at, at + 1, rt->tmp, count);
+	at = (size_t)(e - rt->m.e);
+	pt_model_replace(&rt->m, at, at + 1, rt->tmp, count);
 	for (size_t k = 0; k < count; k++)
-		check_entry(rt, &rt->e[at + k], "piece of a split");
+		check_entry(rt, &rt->m.e[at + k], "piece of a split");
 	rt->ok[OP_SPLIT]++;
 }
 
@@ -606,13 +439,13 @@ static void op_split(struct rt *rt)
 static void op_make_dirty(struct rt *rt)
 {
 	uint64_t addr = pick_addr(rt);
-	struct ref_entry *e = ref_find(rt, addr);
+	struct pt_model_entry *e = pt_model_find(&rt->m, addr);
 	bool use_item = rnd_below(rt, 2), bad_index = false, dirty = false;
 	uint32_t index = 0;
 	int ret, expect;
 
 	if (use_item) {
-		uint32_t items = e ? ref_items(e) : 1;
+		uint32_t items = e ? pt_model_items(e) : 1;
 
 		bad_index = rnd_below(rt, 10) == 0;
 		index = bad_index ? items : (uint32_t)rnd_below(rt, items);
@@ -622,12 +455,7 @@ static void op_make_dirty(struct rt *rt)
 		rt_log(rt, "make_dirty(0x%" PRIx64 ")", addr);
 		ret = idt_pt_make_dirty(rt->pt, addr);
 	}
-	if (!e)
-		expect = -ENOENT;
-	else if (bad_index || (rt->fc->ro_untrackable && !(e->prot & IDT_PROT_WRITE)))
-		expect = -EINVAL; /* formats.md 4.4 (DBM = 0), 5.4 (W = 0) */
-	else
-		expect = 0;
+	expect = pt_model_make_dirty_result(&rt->m, e, bad_index);
 	CHECK(rt, ret == expect, "make_dirty returned %d, expected %d", ret, expect);
 	if (expect) {
 		rt->err[OP_DIRTY]++;
@@ -644,7 +472,7 @@ static void op_make_dirty(struct rt *rt)
 static void op_make_clean(struct rt *rt)
 {
 	uint64_t addr = pick_addr(rt);
-	struct ref_entry *e = ref_find(rt, addr);
+	struct pt_model_entry *e = pt_model_find(&rt->m, addr);
 	bool dirty = true;
 	int ret;
 
@@ -664,49 +492,6 @@ static void op_make_clean(struct rt *rt)
 
 /* ---- read and clear dirty ---------------------------------------------------- */
 
-/* Sets bits first..last of a bitmap, a byte at a time in the middle. */
-static void set_bits(uint8_t *map, uint64_t first, uint64_t last)
-{
-	while (first <= last && (first & 7)) {
-		map[first / 8] |= (uint8_t)(1u << (first & 7));
-		first++;
-	}
-	if (first + 7 <= last) {
-		uint64_t bytes = (last + 1 - first) / 8;
-
-		memset(&map[first / 8], 0xff, bytes);
-		first += bytes * 8;
-	}
-	while (first <= last) {
-		map[first / 8] |= (uint8_t)(1u << (first & 7));
-		first++;
-	}
-}
-
-struct rcd_expect {
-	uint64_t first, last;  /* the range */
-	unsigned int algo;
-	bool clear;
-	bool any;
-	uint64_t g_start, g_last;
-};
-
-/* Records [start, start + length) as the library would: the bitmap clips to
- * the range, the gather does not (but stops at 2^64 - 1). */
-static void expect_record(struct rcd_expect *x, uint8_t *exp, uint64_t start,
-			  unsigned __int128 end)
-{
-	uint64_t last = end > (unsigned __int128)UINT64_MAX ? UINT64_MAX : (uint64_t)(end - 1);
-	uint64_t clip = last < x->last ? last : x->last;
-
-	set_bits(exp, (start - x->first) >> 12, (clip - x->first) >> 12);
-	if (!x->any || start < x->g_start)
-		x->g_start = start;
-	if (!x->any || last > x->g_last)
-		x->g_last = last;
-	x->any = true;
-}
-
 /* Picks a range for read_and_clear: for legacy from an entry's start to an
  * entry's end (where it equals iodirty, algorithms.md 2 and 4), on ARM
  * contiguous there; otherwise random, entry-relative or whole regions. */
@@ -714,28 +499,28 @@ static bool pick_rcd_range(struct rt *rt, unsigned int algo, uint64_t *first, ui
 {
 	uint64_t r = rnd_below(rt, 20);
 
-	if (algo == IDT_RCD_LEGACY || (rt->n && r < 8)) {
+	if (algo == IDT_RCD_LEGACY || (rt->m.n && r < 8)) {
 		size_t i, j, span;
 
-		if (!rt->n)
+		if (!rt->m.n)
 			return false;
-		i = rnd_below(rt, rt->n);
-		span = rt->n - i < 32 ? rt->n - i : 32;
+		i = rnd_below(rt, rt->m.n);
+		span = rt->m.n - i < 32 ? rt->m.n - i : 32;
 		j = i + rnd_below(rt, span);
 		/* ARM: inside a fully mapped run most of the time */
-		if (rt->fc->holes_are_errors && (algo == IDT_RCD_LEGACY || rnd_below(rt, 4))) {
+		if (rt->fc->rules.holes_are_errors && (algo == IDT_RCD_LEGACY || rnd_below(rt, 4))) {
 			for (size_t k = i; k < j; k++)
-				if (rt->e[k].last + 1 != rt->e[k + 1].iova) {
+				if (rt->m.e[k].last + 1 != rt->m.e[k + 1].iova) {
 					j = k;
 					break;
 				}
 		}
 		if (algo == IDT_RCD_LEGACY) {
-			*first = rt->e[i].iova;
-			*last = rt->e[j].last;
+			*first = rt->m.e[i].iova;
+			*last = rt->m.e[j].last;
 		} else {
-			uint64_t a = rnd_below(rt, pages_of(&rt->e[i]));
-			uint64_t b = rnd_below(rt, pages_of(&rt->e[j]));
+			uint64_t a = rnd_below(rt, pages_of(&rt->m.e[i]));
+			uint64_t b = rnd_below(rt, pages_of(&rt->m.e[j]));
 
 			if (i == j && a > b) {
 				uint64_t t = a;
@@ -743,12 +528,12 @@ static bool pick_rcd_range(struct rt *rt, unsigned int algo, uint64_t *first, ui
 				a = b;
 				b = t;
 			}
-			*first = rt->e[i].iova + (a << 12);
-			*last = rt->e[j].iova + (b << 12) + (SZ_4K - 1);
+			*first = rt->m.e[i].iova + (a << 12);
+			*last = rt->m.e[j].iova + (b << 12) + (SZ_4K - 1);
 			if (rnd_below(rt, 3) == 0)
-				*first = rt->e[i].iova;
+				*first = rt->m.e[i].iova;
 			if (rnd_below(rt, 3) == 0)
-				*last = rt->e[j].last;
+				*last = rt->m.e[j].last;
 		}
 		return true;
 	}
@@ -771,16 +556,15 @@ static bool pick_rcd_range(struct rt *rt, unsigned int algo, uint64_t *first, ui
 static void op_rcd(struct rt *rt)
 {
 	static const char *const algo_names[3] = { "iodirty", "generic_pt", "legacy" };
-	struct rcd_expect x = { .algo = (unsigned int)rnd_below(rt, 3) };
+	struct pt_model_rcd x = { .algo = (unsigned int)rnd_below(rt, 3), .shift = 12 };
 	struct idt_bitmap bitmap;
 	struct idt_gather gather;
 	struct idt_dirty_record record = { 0 };
+	struct idt_pt_info info;
 	unsigned int flags = rnd_below(rt, 3) == 0 ? IDT_DIRTY_NO_CLEAR : 0;
-	uint64_t nbits, bytes, cursor;
-	size_t i, done;
-	bool hole = false, beyond_top = false;
+	uint64_t nbits, bytes;
 	bool use_bitmap = rnd_below(rt, 10) != 0, use_gather = rnd_below(rt, 10) != 0;
-	int ret, expect = 0;
+	int ret;
 
 	if (!pick_rcd_range(rt, x.algo, &x.first, &x.last)) {
 		x.algo = IDT_RCD_IODIRTY;
@@ -799,61 +583,19 @@ static void op_rcd(struct rt *rt)
 	if (use_gather)
 		record.gather = &gather;
 
-	/* The prediction: every entry meeting the range, in address order; on
-	 * ARM the walk stops with -EINVAL at the first hole (PT-12). */
-	i = ref_lower(rt, x.first);
-	cursor = x.first;
-	for (done = i; done < rt->n && rt->e[done].iova <= x.last; done++) {
-		struct ref_entry *e = &rt->e[done];
-		uint64_t start = e->iova > x.first ? e->iova : x.first;
-		uint64_t stop = e->last < x.last ? e->last : x.last;
-
-		if (rt->fc->holes_are_errors && e->iova > cursor) {
-			hole = true;
-			break;
-		}
-		cursor = e->last + 1;
-		if (!e->dirty)
-			continue;
-		if (x.algo == IDT_RCD_GENERIC_PT) {
-			/* algorithms.md 3: from the cursor, the items from its index
-			 * to the run's end (clamped to the walk's end) */
-			unsigned int ilg2 = ref_item_lg2(e);
-			unsigned __int128 items = (stop >> ilg2) - (start >> ilg2) + 1;
-
-			expect_record(&x, rt->exp, start, (unsigned __int128)start + (items << ilg2));
-		} else {
-			/* iodirty: exactly the intersection; legacy: the whole
-			 * entry (the range starts and ends on entries) */
-			expect_record(&x, rt->exp, start, (unsigned __int128)stop + 1);
-		}
-	}
-	if (rt->fc->holes_are_errors && !hole && (done == i || rt->e[done - 1].last < x.last))
-		hole = true;
-	if (hole)
-		expect = -EINVAL;
-	if (rt->fc->dynamic_top) {
-		/* A range above what the grown table decodes now lies outside the
-		 * table's IOVA limits: -EINVAL, nothing reported (algorithms.md 3
-		 * step 1, as Linux's dynamic-top range check).  Entries exist only
-		 * below the top, so this happens before the first map. */
-		struct idt_pt_info info;
-
-		idt_pt_get_info(rt->pt, &info);
-		if (info.iova_width < 64 && x.last >> info.iova_width) {
-			assert_int_equal(rt->n, 0);
-			expect = -EINVAL;
-			beyond_top = true;
-		}
-	}
+	idt_pt_get_info(rt->pt, &info);
+	x.decoded_width = info.iova_width;
+	pt_model_rcd_predict(&rt->m, &x, rt->exp);
+	if (x.beyond_top)
+		assert_int_equal(rt->m.n, 0);
 
 	rt_log(rt, "read_and_clear(0x%" PRIx64 ", size 0x%" PRIx64 ", %s, %s%s%s)%s", x.first,
 	       x.last - x.first + 1, algo_names[x.algo], x.clear ? "clear" : "NO_CLEAR",
 	       use_bitmap ? ", bitmap" : "", use_gather ? ", gather" : "",
-	       hole ? " [hole]" : beyond_top ? " [above the top]" : "");
+	       x.hole ? " [hole]" : x.beyond_top ? " [above the top]" : "");
 	ret = idt_pt_read_and_clear_dirty(rt->pt, x.first, x.last - x.first + 1, flags, &record,
 					  (enum idt_rcd_algo)x.algo);
-	CHECK(rt, ret == expect, "read_and_clear returned %d, expected %d", ret, expect);
+	CHECK(rt, ret == x.expect, "read_and_clear returned %d, expected %d", ret, x.expect);
 	if (use_bitmap && memcmp(rt->bm, rt->exp, bytes)) {
 		for (uint64_t b = 0; b < nbits; b++) {
 			bool got = rt->bm[b / 8] & (1u << (b & 7));
@@ -864,11 +606,7 @@ static void op_rcd(struct rt *rt)
 		}
 	}
 	if (use_gather) {
-		/* iodirty and generic_pt gather only what they clear; legacy
-		 * gathers every record (algorithms.md 2 step 4, 3 step 3) */
-		bool gathers = x.any && (x.clear || x.algo == IDT_RCD_LEGACY);
-
-		if (!gathers)
+		if (!pt_model_rcd_gathers(&x))
 			CHECK(rt, idt_gather_empty(&gather),
 			      "gather [0x%" PRIx64 ", 0x%" PRIx64 "], expected empty", gather.start,
 			      gather.last);
@@ -878,15 +616,15 @@ static void op_rcd(struct rt *rt)
 			      ", 0x%" PRIx64 "]", gather.start, gather.last, x.g_start, x.g_last);
 	}
 	/* Reported entries are clean after a clearing read, the others unchanged. */
-	for (size_t k = i; k < done; k++) {
+	for (size_t k = x.from; k < x.to; k++) {
 		if (x.clear)
-			rt->e[k].dirty = false;
-		if (k - i < 64 || rnd_below(rt, 16) == 0)
-			check_entry(rt, &rt->e[k], "after read_and_clear");
+			rt->m.e[k].dirty = false;
+		if (k - x.from < 64 || rnd_below(rt, 16) == 0)
+			check_entry(rt, &rt->m.e[k], "after read_and_clear");
 	}
-	if (done < rt->n && (hole || rt->e[done].iova <= x.last))
-		check_entry(rt, &rt->e[done], "after read_and_clear, past a hole");
-	if (expect)
+	if (x.to < rt->m.n && (x.hole || rt->m.e[x.to].iova <= x.last))
+		check_entry(rt, &rt->m.e[x.to], "after read_and_clear, past a hole");
+	if (x.expect)
 		rt->err[OP_RCD]++;
 	else
 		rt->ok[OP_RCD]++;
@@ -900,54 +638,13 @@ static void op_translate(struct rt *rt)
 
 	rt_log(rt, "iova_to_phys(0x%" PRIx64 ")", addr);
 	check_addr(rt, addr, "iova_to_phys");
-	if (ref_find(rt, addr))
+	if (pt_model_find(&rt->m, addr))
 		rt->ok[OP_XLATE]++;
 	else
 		rt->err[OP_XLATE]++;
 }
 
 /* ---- full consistency check ----------------------------------------------------- */
-
-/* Top level a dynamic-top table needs to decode last (formats.md 2.3). */
-static unsigned int top_needed(uint64_t last)
-{
-	unsigned int top = 2;
-
-	while (top < 5 && last >> (12 + 9 * (top + 1)))
-		top++;
-	return top;
-}
-
-/* Tables that must exist: the root, the grown chain of a dynamic top (the old
- * roots stay as entry 0 of each new root), and for every level L below the
- * top one table per span of 2^(12 + 9(L + 1)) holding an entry of level <= L.
- * Empty tables are freed (issue 2, item 5). */
-static uint64_t expected_tables(const struct rt *rt, unsigned int top)
-{
-	uint64_t tables = 1;
-
-	for (unsigned int level = 0; level < top; level++) {
-		unsigned int shift = 12 + 9 * (level + 1);
-		bool any = false, have_zero = false;
-		uint64_t prev = 0;
-
-		for (size_t i = 0; i < rt->n; i++) {
-			uint64_t region;
-
-			if (ref_level(&rt->e[i]) > level)
-				continue;
-			region = rt->e[i].iova >> shift;
-			if (!any || region != prev)
-				tables++;
-			any = true;
-			prev = region;
-			have_zero |= region == 0;
-		}
-		if (rt->fc->dynamic_top && level >= 2 && !have_zero)
-			tables++;
-	}
-	return tables;
-}
 
 static void full_check(struct rt *rt)
 {
@@ -957,18 +654,18 @@ static void full_check(struct rt *rt)
 	rt_log(rt, "full check");
 	idt_pt_get_info(rt->pt, &info);
 	top = info.levels - 1;
-	if (rt->fc->dynamic_top) {
-		unsigned int lo = rt->mapped_any ? top_needed(rt->max_last_ok) : 2;
-		unsigned int hi = rt->tried_any ? top_needed(rt->max_last_tried) : 2;
+	if (rt->fc->rules.dynamic_top) {
+		unsigned int lo = rt->mapped_any ? pt_model_top_needed(rt->max_last_ok) : 2;
+		unsigned int hi = rt->tried_any ? pt_model_top_needed(rt->max_last_tried) : 2;
 
 		CHECK(rt, top >= lo && top <= hi, "dynamic top: %u levels, expected %u..%u",
 		      info.levels, lo + 1, hi + 1);
 	}
-	for (size_t i = 0; i < rt->n; i++) {
-		const struct ref_entry *e = &rt->e[i];
+	for (size_t i = 0; i < rt->m.n; i++) {
+		const struct pt_model_entry *e = &rt->m.e[i];
 
 		check_entry(rt, e, "full check");
-		check_entry_at(rt, e, e->iova + (rnd_below(rt, ref_size(e)) & ~7ull), "full check");
+		check_entry_at(rt, e, e->iova + (rnd_below(rt, pt_model_entry_size(e)) & ~7ull), "full check");
 	}
 	for (int k = 0; k < 64; k++) {
 		uint64_t addr = (k & 1 ? rt->small + rnd_below(rt, SMALL_SIZE)
@@ -976,9 +673,9 @@ static void full_check(struct rt *rt)
 
 		check_addr(rt, addr, "full check sample");
 	}
-	CHECK(rt, info.tables == expected_tables(rt, top),
+	CHECK(rt, info.tables == pt_model_expected_tables(&rt->m, top),
 	      "%" PRIu64 " tables allocated, expected %" PRIu64, info.tables,
-	      expected_tables(rt, top));
+	      pt_model_expected_tables(&rt->m, top));
 	rt->full_checks++;
 }
 
@@ -1018,7 +715,9 @@ static void run_case(struct rt *rt, const struct fmt_case *fc)
 	assert_int_equal(idt_pt_create(&cfg, &rt->pt), 0);
 	idt_pt_get_info(rt->pt, &info);
 	assert_int_equal(info.page_sizes, fc->expect_sizes);
-	rt->sizes = info.page_sizes;
+	rt->m.rules = fc->rules;
+	rt->m.sizes = info.page_sizes;
+	rt->m.format_sizes = info.page_sizes;
 	rt->oa_width = info.oa_width;
 	initial_tables = info.tables;
 	assert_int_equal(initial_tables, 1);
@@ -1048,7 +747,7 @@ static void run_case(struct rt *rt, const struct fmt_case *fc)
 	print_message("[ RANDOM   ] %s: window 0x%" PRIx64 ", small region 0x%" PRIx64 "\n", fc->name,
 		      rt->base, rt->small);
 
-	if (fc->dynamic_top && rnd_below(rt, 2)) {
+	if (fc->rules.dynamic_top && rnd_below(rt, 2)) {
 		/* Grow the top to 6 levels from outside the window first, so the
 		 * window's unmaps walk tables of the chain of old roots, which
 		 * must stay (formats.md 2.3). */
@@ -1061,14 +760,14 @@ static void run_case(struct rt *rt, const struct fmt_case *fc)
 		rt->mapped_any = rt->tried_any = true;
 		rt->max_last_ok = rt->max_last_tried = far + (SZ_4K - 1);
 		print_message("[ RANDOM   ] %s: top grown to %u levels first\n", fc->name,
-			      top_needed(rt->max_last_ok) + 1);
+			      pt_model_top_needed(rt->max_last_ok) + 1);
 	}
 
-	rt->e = calloc(MAX_ENTRIES + 1, sizeof(*rt->e));
+	rt->m.e = calloc(MAX_ENTRIES + 1, sizeof(*rt->m.e));
 	rt->tmp = calloc(MAX_ENTRIES + 1, sizeof(*rt->tmp));
 	rt->bm = malloc(WIN_SIZE >> 15);
 	rt->exp = malloc(WIN_SIZE >> 15);
-	assert_non_null(rt->e);
+	assert_non_null(rt->m.e);
 	assert_non_null(rt->tmp);
 	assert_non_null(rt->bm);
 	assert_non_null(rt->exp);
@@ -1076,7 +775,7 @@ static void run_case(struct rt *rt, const struct fmt_case *fc)
 	for (rt->op = 0; rt->op < rt->iterations; rt->op++) {
 		uint64_t r = rnd_below(rt, 100);
 
-		if (rt->n > MAX_ENTRIES - 512 && rnd_below(rt, 4) == 0)
+		if (rt->m.n > MAX_ENTRIES - 512 && rnd_below(rt, 4) == 0)
 			op_shrink(rt);
 		else if (r < 28)
 			op_map(rt);
@@ -1099,16 +798,16 @@ static void run_case(struct rt *rt, const struct fmt_case *fc)
 
 	/* Unmap everything: the byte count, then only the root (and a dynamic
 	 * top's chain of old roots) remains. */
-	for (size_t i = 0; i < rt->n; i++)
-		total += ref_size(&rt->e[i]);
+	for (size_t i = 0; i < rt->m.n; i++)
+		total += pt_model_entry_size(&rt->m.e[i]);
 	rt_log(rt, "unmap the whole window");
 	assert_int_equal(idt_pt_unmap(rt->pt, rt->base, WIN_SIZE, &unmapped), 0);
 	CHECK(rt, unmapped == total, "final unmap: 0x%" PRIx64 " bytes, expected 0x%" PRIx64,
 	      unmapped, total);
-	rt->n = 0;
+	rt->m.n = 0;
 	full_check(rt);
 	idt_pt_get_info(rt->pt, &info);
-	if (!fc->dynamic_top)
+	if (!fc->rules.dynamic_top)
 		assert_int_equal(info.tables, initial_tables);
 	else
 		assert_int_equal(info.tables, info.levels - 2);
@@ -1131,7 +830,7 @@ static int teardown(void **state)
 	struct rt *rt = *state;
 
 	idt_pt_destroy(rt->pt);
-	free(rt->e);
+	free(rt->m.e);
 	free(rt->tmp);
 	free(rt->bm);
 	free(rt->exp);
@@ -1166,7 +865,7 @@ static void test_random_amdv1_64_dynamic_top(void **state)
 		.flags = IDT_PT_DYNAMIC_TOP,
 		.salt = 0xa364,
 		.expect_sizes = BITS_RANGE(12, 51) & ~BIT64(39),
-		.dynamic_top = true,
+		.rules.dynamic_top = true,
 	};
 
 	run_case(*state, &fc);
@@ -1197,10 +896,10 @@ static void test_random_arm_48_dirty_tracking(void **state)
 		.flags = IDT_PT_DIRTY_TRACKING,
 		.salt = 0xa48,
 		.expect_sizes = BIT64(12) | BIT64(21) | BIT64(30),
-		.ro_untrackable = true,
-		.write_implies_read = true,
-		.writable_starts_dirty = true,
-		.holes_are_errors = true,
+		.rules.ro_untrackable = true,
+		.rules.write_implies_read = true,
+		.rules.writable_starts_dirty = true,
+		.rules.holes_are_errors = true,
 	};
 
 	run_case(*state, &fc);
@@ -1216,9 +915,9 @@ static void test_random_riscv_sv48_napot(void **state)
 		.flags = IDT_PT_RISCV_NAPOT,
 		.salt = 0x5748,
 		.expect_sizes = BIT64(12) | BIT64(16) | BIT64(21) | BIT64(30) | BIT64(39),
-		.ro_untrackable = true,
-		.write_implies_read = true,
-		.writable_starts_dirty = true,
+		.rules.ro_untrackable = true,
+		.rules.write_implies_read = true,
+		.rules.writable_starts_dirty = true,
 	};
 
 	run_case(*state, &fc);

@@ -2,7 +2,7 @@
 /*
  * The destination: receives into RAM of its own, answers the switch-over,
  * hashes every page for the source's verification, and accepts the state
- * only on the source's verdict.  Anything else (a corrupt or missing frame,
+ * only on the source's verdict and a clean end of its stream.  Anything else (a corrupt or missing frame,
  * a closed connection, a timeout, a mismatch) discards what it received.
  */
 #include <errno.h>
@@ -20,6 +20,7 @@
 #define HASHES_PER_FRAME 8192u /* 64 KiB of hashes */
 #define MAX_DEVICE_STATE 4096u
 #define MAX_MEM (1ull << 40)
+#define DRAIN_MS 1000u /* for the source to read our ERROR and close */
 
 struct dest {
 	struct mig_conn conn;
@@ -166,6 +167,14 @@ static int session(struct dest *d)
 	if (f.arg)
 		return fail(d, "the source found %llu page%s that differ", (unsigned long long)f.arg,
 			    f.arg == 1 ? "" : "s");
+	/* accepted only on a clean end: a verdict cut short, lost or followed by
+	 * anything is a faulty stream.  If ACCEPTED is then lost, the source
+	 * fails and keeps its guest running: the verified copy here is never
+	 * used by it, so neither side believes in a state it does not have. */
+	if (mig_recv_end(&d->conn))
+		return fail(d, "%s", d->conn.error);
+	if (mig_send(&d->conn, MIG_FRAME_ACCEPTED, 0, NULL, 0))
+		return fail(d, "%s", d->conn.error);
 	return 0;
 }
 
@@ -185,6 +194,7 @@ int mig_receive_one(int fd, unsigned int timeout_s, bool quiet, char *err, size_
 	if (ret) {
 		/* tell the source why (best effort: the link may be what failed) */
 		mig_send_error(&d.conn, err);
+		mig_drain(&d.conn, d.conn.timeout_ms < DRAIN_MS ? d.conn.timeout_ms : DRAIN_MS);
 	} else if (!quiet) {
 		printf("iodirty receive: accepted the migration: %llu MiB of guest RAM in %llu "
 		       "frames, every page verified\n",

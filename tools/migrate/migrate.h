@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "frame.h"
 #include "workload.h"
 
 #define MIG_MAX_ATTEMPTS 8
@@ -29,7 +30,8 @@ enum mig_inject {
 	MIG_INJECT_DROP,      /* drop@ROUND: the connection is cut mid-round */
 	MIG_INJECT_FLIP,      /* flip@FRAME: one byte of that frame changes on the wire */
 	MIG_INJECT_KILL_DEST, /* kill-dest@ROUND: the embedded destination is killed */
-	MIG_INJECT_NO_CPU_LOG /* no-cpu-log: the CPU dirty log is never merged */
+	MIG_INJECT_NO_CPU_LOG, /* no-cpu-log: the CPU dirty log is never merged */
+	MIG_INJECT_RANDOM     /* random@SEED: random transport faults (frame.h) */
 };
 
 struct mig_options {
@@ -42,7 +44,7 @@ struct mig_options {
 	const char *to;           /* HOST:PORT, or NULL: embedded destination */
 	unsigned int attempts;
 	enum mig_inject inject;   /* in the first attempt only */
-	uint64_t inject_at;
+	uint64_t inject_at;       /* the round, the frame, or the random seed */
 	unsigned int timeout_s;   /* of every wait for the peer */
 	bool json, progress;
 	const char *plot;         /* FILE.png or NULL */
@@ -79,6 +81,7 @@ struct mig_result {
 	uint64_t bad_pages[MIG_MAX_BAD_PAGES];
 	uint64_t nbad_pages;
 	bool inject_fired;
+	struct mig_chaos chaos; /* --inject random: what its injector did */
 	char note[256];
 };
 

@@ -10,8 +10,9 @@
  *               the rest and the device state; the destination's RECEIVED
  *               is the switch-over (downtime ends)
  *   verify      the destination returns a hash per page; the source, still
- *               paused, compares with its own and sends the verdict; only
- *               then does the destination accept
+ *               paused, compares with its own and sends the verdict and
+ *               ends its stream; only then does the destination accept, and
+ *               only on its ACCEPTED is the migration verified
  *
  * A failed attempt resumes the guest and, with --attempts, starts over
  * with a new bulk pass to a new destination.
@@ -202,6 +203,10 @@ static int open_link(struct source *s)
 	s->conn_open = true;
 	if (s->inject && o->inject == MIG_INJECT_FLIP)
 		s->conn.flip_frame = (int64_t)o->inject_at;
+	if (s->inject && o->inject == MIG_INJECT_RANDOM) {
+		mig_chaos_init(&s->r->chaos, o->inject_at);
+		s->conn.chaos = &s->r->chaos;
+	}
 	return 0;
 }
 
@@ -474,6 +479,7 @@ static int stop_and_copy(struct source *s)
 	unsigned char blob[256];
 	uint32_t blob_len;
 	uint64_t t_stop, t_verify;
+	size_t n;
 
 	t_stop = mig_now_ns();
 	mig_workload_pause(s->w); /* stop DMA and drain */
@@ -503,23 +509,25 @@ static int stop_and_copy(struct source *s)
 	r->verify_ns = mig_now_ns() - t_verify;
 	if (mig_send(&s->conn, MIG_FRAME_VERDICT, r->nbad_pages, NULL, 0))
 		return conn_fail(s);
-	if (r->nbad_pages) {
-		size_t n;
-
-		fail(s, "verification failed: %llu page%s differ%s at the destination:",
-		     (unsigned long long)r->nbad_pages, r->nbad_pages == 1 ? "" : "s",
-		     r->nbad_pages == 1 ? "s" : "");
-		for (uint64_t i = 0; i < r->nbad_pages && i < MIG_LISTED_BAD_PAGES; i++) {
-			n = strlen(s->err);
-			snprintf(s->err + n, sizeof(s->err) - n, " %llu",
-				 (unsigned long long)r->bad_pages[i]);
-		}
-		n = strlen(s->err);
-		if (r->nbad_pages > MIG_LISTED_BAD_PAGES)
-			snprintf(s->err + n, sizeof(s->err) - n, " ...");
-		return -1;
+	/* verified only once the destination has accepted: a lost verdict must
+	 * not leave this side believing in a copy that was discarded */
+	if (!r->nbad_pages) {
+		if (mig_send_end(&s->conn))
+			return conn_fail(s);
+		return expect(s, &f, MIG_FRAME_ACCEPTED, "the destination's acceptance");
 	}
-	return 0;
+	fail(s, "verification failed: %llu page%s differ%s at the destination:",
+	     (unsigned long long)r->nbad_pages, r->nbad_pages == 1 ? "" : "s",
+	     r->nbad_pages == 1 ? "s" : "");
+	for (uint64_t i = 0; i < r->nbad_pages && i < MIG_LISTED_BAD_PAGES; i++) {
+		n = strlen(s->err);
+		snprintf(s->err + n, sizeof(s->err) - n, " %llu",
+			 (unsigned long long)r->bad_pages[i]);
+	}
+	n = strlen(s->err);
+	if (r->nbad_pages > MIG_LISTED_BAD_PAGES)
+		snprintf(s->err + n, sizeof(s->err) - n, " ...");
+	return -1;
 }
 
 /* ---- attempts ------------------------------------------------------------------------- */
@@ -584,13 +592,16 @@ static int run_attempt(struct source *s)
 						(double)s->precopy_ns
 				      : 0;
 	r->verified = !ret;
+	if (s->inject && s->o->inject == MIG_INJECT_RANDOM)
+		r->inject_fired = r->chaos.fault != MIG_FAULT_NONE;
 	return ret;
 }
 
 /* "drop@2: the connection cut halfway through round 2" */
-static const char *inject_name(const struct mig_options *o)
+static const char *inject_name(const struct mig_options *o, const struct mig_result *r)
 {
-	static _Thread_local char buf[96];
+	static _Thread_local char buf[160];
+	char fault[96];
 
 	switch (o->inject) {
 	case MIG_INJECT_DROP:
@@ -605,6 +616,11 @@ static const char *inject_name(const struct mig_options *o)
 	case MIG_INJECT_KILL_DEST:
 		snprintf(buf, sizeof(buf), "kill-dest@%llu: the destination was killed in round %llu",
 			 (unsigned long long)o->inject_at, (unsigned long long)o->inject_at);
+		break;
+	case MIG_INJECT_RANDOM:
+		mig_chaos_describe(&r->chaos, fault, sizeof(fault));
+		snprintf(buf, sizeof(buf), "random@%llu: %s", (unsigned long long)o->inject_at,
+			 fault);
 		break;
 	case MIG_INJECT_NO_CPU_LOG:
 		snprintf(buf, sizeof(buf), "no-cpu-log: the CPU dirty log was never merged");
@@ -658,7 +674,7 @@ int mig_migrate(const struct mig_options *o, struct mig_result *r)
 		a->ns = r->total_ns;
 		if (s.inject && (r->inject_fired || o->inject == MIG_INJECT_FLIP ||
 				 o->inject == MIG_INJECT_NO_CPU_LOG))
-			snprintf(a->error, sizeof(a->error), "(injected %s) %s", inject_name(o),
+			snprintf(a->error, sizeof(a->error), "(injected %s) %s", inject_name(o, r),
 				 s.err);
 		else
 			snprintf(a->error, sizeof(a->error), "%s", s.err);

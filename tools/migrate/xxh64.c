@@ -56,7 +56,8 @@ static inline uint64_t merge_lane(uint64_t acc, uint64_t lane)
 
 uint64_t mig_xxh64(const void *data, size_t len, uint64_t seed)
 {
-	const unsigned char *p = data, *end = p + len;
+	/* no arithmetic on the NULL that an empty payload may be */
+	const unsigned char *p = data, *end = len ? p + len : p;
 	uint64_t h;
 
 	if (len >= 32) {
