@@ -41,6 +41,7 @@
 #include "iodirty/bitmap.h"
 #include "iodirty/hw.h"
 #include "iodirty/pt.h"
+#include "test_env.h"
 
 #define PAGE_SIZE 4096ull
 #define IOVA_BASE 0x100000000ull /* 4 GiB */
@@ -80,37 +81,6 @@ struct writer {
 	uint32_t id;
 	pthread_t thread;
 };
-
-static uint64_t env_u64(const char *name, uint64_t fallback)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? strtoull(v, NULL, 0) : fallback;
-}
-
-static double env_double(const char *name, double fallback)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? strtod(v, NULL) : fallback;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t x = (*state += 0x9e3779b97f4a7c15ull);
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
 static uint64_t cap_of(uint32_t format)
 {

@@ -47,6 +47,7 @@
 #include "compress.h"
 #include "frame.h"
 #include "migrate.h"
+#include "test_env.h"
 
 #define DEFAULT_SECONDS 20.0
 #define ATTEMPTS 2
@@ -160,15 +161,6 @@ static enum detector detector_of(const char *error)
 	if (strstr(error, "closed the connection") || strstr(error, "connection to the"))
 		return BY_END_OF_STREAM;
 	return BY_OTHER;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 static uint64_t now_ns(void)
@@ -340,22 +332,10 @@ static void print_counts(const struct counts *c, double seconds, uint64_t seed)
 		      c->thread_leaks);
 }
 
-static double env_double(const char *name, double fallback)
-{
-	const char *v = getenv(name);
-	char *end;
-	double d;
-
-	if (!v || !*v)
-		return fallback;
-	d = strtod(v, &end);
-	return *end || !(d > 0) ? fallback : d;
-}
-
 static void test_soak_random_faults(void **state)
 {
 	double seconds = env_double("IODIRTY_SOAK_SECONDS", DEFAULT_SECONDS);
-	uint64_t base = (uint64_t)env_double("IODIRTY_SEED", 1), rng = base;
+	uint64_t base = env_u64("IODIRTY_SEED", 1), rng = base;
 	struct counts c = { 0 };
 	unsigned int injected = 0, detected = 0;
 	uint64_t t0 = now_ns();

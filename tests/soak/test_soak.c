@@ -58,6 +58,7 @@
 #include <iodirty/dev_iommu.h>
 #include <iodirty/hw.h>
 #include <iodirty/iommufd.h>
+#include "test_env.h"
 
 #define PAGE 4096ull
 /* The guest range: four adjacent areas (one contiguous walk, uapi.md 6),
@@ -145,30 +146,6 @@ struct harvest_totals {
 	int off;
 	uint64_t off_since;
 };
-
-static double env_double(const char *name, double fallback)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? strtod(v, NULL) : fallback;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t x = (*state += 0x9e3779b97f4a7c15ull);
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
 /* ---- the ABI ------------------------------------------------------------------------- */
 
@@ -553,16 +530,13 @@ static void soak_close(struct soak *s)
 static void test_soak(void **state)
 {
 	(void)state;
-	struct soak s = { .seed = DEFAULT_SEED };
+	struct soak s = { .seed = env_u64("IODIRTY_SEED", DEFAULT_SEED) };
 	struct harvest_totals t = { .off = -1 };
 	uint64_t guest_writes = 0, scratch_writes = 0, scratch_faults = 0, failures = 0;
 	uint64_t faults_counted = 0;
-	const char *seed = getenv("IODIRTY_SEED");
 	double seconds = env_double("IODIRTY_SOAK_SECONDS", DEFAULT_SECONDS);
 	double start, next_check;
 
-	if (seed && *seed)
-		s.seed = strtoull(seed, NULL, 0);
 	soak_open(&s);
 	for (unsigned int i = 0; i < DEVICES; i++)
 		assert_int_equal(pthread_create(&s.workers[i].thread, NULL, worker_main,

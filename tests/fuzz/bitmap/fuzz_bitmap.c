@@ -59,6 +59,7 @@
 #include <sanitizer/asan_interface.h>
 
 #include "iodirty/bitmap.h"
+#include "fuzz_common.h"
 
 #define MAX_BITS (1u << 17)          /* 16 KiB of bitmap: up to 5 windows of one page */
 #define MAX_RECORDS 64
@@ -79,29 +80,6 @@ typedef unsigned __int128 u128;
 		fputc('\n', stderr);                                     \
 		abort();                                                 \
 	} while (0)
-
-/* Undefined behaviour is a finding: stop at the first report, as on a crash. */
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-/* Reads little-endian fields; past the end of the input everything is zero. */
-struct reader {
-	const uint8_t *data;
-	size_t size, pos;
-};
-
-static uint64_t read_le(struct reader *r, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++, r->pos++)
-		if (r->pos < r->size)
-			v |= (uint64_t)r->data[r->pos] << (8 * i);
-	return v;
-}
 
 /* A bit range, inclusive, relative to the bitmap's bit 0. */
 struct bit_span {

@@ -43,6 +43,7 @@
 #include "frame.h"
 #include "guest.h"
 #include "migrate.h"
+#include "fuzz_common.h"
 
 #define MODE_SEAL 1u
 #define MODE_NUMBER 2u
@@ -51,13 +52,6 @@
 #define HELLO_MEM_SIZE 8u      /* offset of mem_size in struct mig_hello */
 #define TIMEOUT_S 5
 #define HASHES_ARG_PER_PAGE 8u /* a HASHES frame: u64 per page */
-
-/* Undefined behaviour is a finding: stop at the first report, as on a crash. */
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)

@@ -62,6 +62,7 @@
 
 #include "iodirty/dev_iommu.h"
 #include "iodirty/iommufd.h"
+#include "fuzz_common.h"
 
 #define HOST_PAGE 4096u
 /* Small, so that snapshots are cheap; 8 host pages hold areas of every
@@ -201,13 +202,6 @@ struct shadow_ctx {
 static struct shadow_ctx ctxs[2];
 static uint32_t pool[POOL_MAX];
 static size_t pool_count;
-
-/* Undefined behaviour is a finding: stop at the first report, as on a crash. */
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
 
 static void fail(const char *what, const struct kind_desc *k, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));

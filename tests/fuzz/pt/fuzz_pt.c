@@ -69,6 +69,7 @@
 #include "iodirty/bitmap.h"
 #include "iodirty/pt.h"
 #include "pt_model.h"
+#include "fuzz_common.h"
 
 #define SZ_4K 0x1000ull
 #define BIT64(n) (1ull << (n))
@@ -115,28 +116,6 @@ static const struct fuzz_config configs[] = {
 	  { .ro_untrackable = true, .write_implies_read = true, .writable_starts_dirty = true } },
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
-
-/* Undefined behaviour is a finding: stop at the first report, as on a crash. */
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-struct reader {
-	const uint8_t *data;
-	size_t size, pos;
-};
-
-static uint64_t read_le(struct reader *r, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++, r->pos++)
-		if (r->pos < r->size)
-			v |= (uint64_t)r->data[r->pos] << (8 * i);
-	return v;
-}
 
 struct run {
 	const struct fuzz_config *cfg;
