@@ -52,13 +52,6 @@ uint64_t idt_bitmap_bytes(const struct idt_bitmap *bitmap);
  */
 void idt_bitmap_record(struct idt_bitmap *bitmap, uint64_t iova, uint64_t length);
 
-/*
- * A hint that iova may be recorded soon: starts fetching the bitmap byte
- * that holds its bit, for writing.  Changes nothing; an iova outside the
- * bitmap (or outside the pinned window of a windowed walk) is ignored.
- */
-void idt_bitmap_prefetch(const struct idt_bitmap *bitmap, uint64_t iova);
-
 /* Reads bit n (n < nbits); for tests and tools. */
 bool idt_bitmap_test(const struct idt_bitmap *bitmap, uint64_t n);
 

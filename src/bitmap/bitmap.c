@@ -129,19 +129,6 @@ void idt_bitmap_record(struct idt_bitmap *bitmap, uint64_t iova, uint64_t length
 		bitmap_bits_set(bitmap->data, first_bit, last_bit, bitmap->atomic);
 }
 
-void idt_bitmap_prefetch(const struct idt_bitmap *bitmap, uint64_t iova)
-{
-	uint64_t bit;
-
-	if (iova < bitmap->iova || iova > bitmap->last)
-		return;
-	bit = (iova - bitmap->iova) >> bitmap->shift;
-	if (bitmap->window)
-		bitmap_window_prefetch(bitmap, bit);
-	else
-		__builtin_prefetch(bitmap->data + bit / 8, 1);
-}
-
 bool idt_bitmap_test(const struct idt_bitmap *bitmap, uint64_t n)
 {
 	const uint8_t *byte;

@@ -21,7 +21,4 @@ void bitmap_bits_set(uint8_t *data, uint64_t first, uint64_t last, bool atomic);
  */
 void bitmap_window_set(struct idt_bitmap *bitmap, uint64_t first, uint64_t last);
 
-/* idt_bitmap_prefetch of bit, already inside the bitmap, through the window. */
-void bitmap_window_prefetch(const struct idt_bitmap *bitmap, uint64_t bit);
-
 #endif

@@ -103,16 +103,6 @@ static bool window_holds(const struct idt_bitmap_window *window, uint64_t last)
 	       window->base_index + last_byte < window->total_index;
 }
 
-void bitmap_window_prefetch(const struct idt_bitmap *bitmap, uint64_t bit)
-{
-	const struct idt_bitmap_window *window = bitmap->window;
-	uint64_t window_first = window->base_index * 8;
-
-	if (bit < window_first || !window_holds(window, bit - window_first))
-		return;
-	__builtin_prefetch(bitmap->data + window->base_index + (bit - window_first) / 8, 1);
-}
-
 void bitmap_window_set(struct idt_bitmap *bitmap, uint64_t first, uint64_t last)
 {
 	struct idt_bitmap_window *window = bitmap->window;

@@ -879,12 +879,6 @@ static inline int w_rcd_table(struct w_rcd *r, uint64_t *table, unsigned int lev
 				if (fmt_classify(pt, level, next) == PT_TABLE)
 					for (unsigned int line = 0; line < 64; line++)
 						__builtin_prefetch(fmt_table_ptr(next) + 8 * line);
-				/* and the bitmap bits of that table: a sparse dirty
-				 * leaf would otherwise wait on a cache miss to record */
-				if (r->record->bitmap)
-					idt_bitmap_prefetch(r->record->bitmap,
-							    w_item_start(pt, cursor, level, r->top_level,
-									 index + W_PREFETCH_AHEAD));
 			}
 			ret = w_rcd_table(r, fmt_table_ptr(item), level - 1,
 					  start < cursor ? cursor : start, generic);
