@@ -178,7 +178,6 @@ struct bench {
 int bench_run_table(struct bench *b, const struct bench_table_plan *plan);
 
 /* bench_micro.c */
-uint64_t bench_dirty_cap(uint32_t format); /* a capability register with D updates */
 int bench_run_dma(struct bench *b, uint32_t format, struct bench_dma *out);
 int bench_run_bitmap(struct bench *b);
 

@@ -573,7 +573,7 @@ static int table_open(struct table *t)
 	struct idt_iommu_config icfg = {
 		.size = sizeof(icfg),
 		.format = t->plan->format,
-		.cap = bench_dirty_cap(t->plan->format),
+		.cap = idt_iommu_capability(t->plan->format, true),
 	};
 	struct idt_pt_info info;
 	int ret;

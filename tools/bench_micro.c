@@ -70,20 +70,6 @@ const char *const bench_bitmap_key[BB_COUNT] = {
 
 volatile uint64_t bench_micro_sink;
 
-uint64_t bench_dirty_cap(uint32_t format)
-{
-	switch (format) {
-	case IDT_PT_AMDV1:
-		return IDT_AMD_EFR_HASUP | IDT_AMD_EFR_HDSUP;
-	case IDT_PT_VTDSS:
-		return IDT_VTD_ECAP_SMTS | IDT_VTD_ECAP_SSADS;
-	case IDT_PT_ARM_S1:
-		return IDT_ARM_IDR0_HTTU_HAD;
-	default:
-		return IDT_RISCV_CAP_AMO_HWAD;
-	}
-}
-
 /* ---- DMA ----------------------------------------------------------------- */
 
 struct dma_setup {
@@ -105,7 +91,7 @@ static int dma_open(struct dma_bench *d, struct dma_setup *s, bool iotlb)
 	struct idt_iommu_config icfg = {
 		.size = sizeof(icfg),
 		.format = d->format,
-		.cap = bench_dirty_cap(d->format),
+		.cap = idt_iommu_capability(d->format, true),
 		.no_iotlb = !iotlb,
 	};
 	struct idt_pt_config pcfg = {

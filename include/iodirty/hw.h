@@ -80,6 +80,12 @@ int idt_iommu_destroy(struct idt_iommu *iommu);
  * (AMD HDSup; VT-d SMTS and SSADS; ARM HTTU = 2; RISC-V AMO_HWAD). */
 bool idt_iommu_dirty_capable(const struct idt_iommu *iommu);
 
+/* The capability register of an IOMMU of format (enum idt_pt_format) that
+ * updates Access flags and, if dirty, Dirty flags too: AMD HASup (and
+ * HDSup); VT-d SMTS (and SSADS); ARM HTTU = 1 (2); RISC-V 0 (AMO_HWAD,
+ * which is both).  0 for an unknown format. */
+uint64_t idt_iommu_capability(uint32_t format, bool dirty);
+
 /* Guest memory the DMA engine may reach.  -EEXIST on overlap, -EINVAL on
  * an empty or wrapping range; unregister takes the exact range back. */
 int idt_iommu_register_memory(struct idt_iommu *iommu, void *base, size_t length);

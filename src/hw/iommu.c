@@ -64,6 +64,21 @@ static uint64_t hw_arm_httu(uint64_t cap)
 	return (cap & ARM_IDR0_HTTU_MASK) >> IDT_ARM_IDR0_HTTU_SHIFT;
 }
 
+uint64_t idt_iommu_capability(uint32_t format, bool dirty)
+{
+	switch (format) {
+	case IDT_PT_AMDV1:
+		return IDT_AMD_EFR_HASUP | (dirty ? IDT_AMD_EFR_HDSUP : 0);
+	case IDT_PT_VTDSS:
+		return IDT_VTD_ECAP_SMTS | (dirty ? IDT_VTD_ECAP_SSADS : 0);
+	case IDT_PT_ARM_S1:
+		return dirty ? IDT_ARM_IDR0_HTTU_HAD : IDT_ARM_IDR0_HTTU_HA;
+	case IDT_PT_RISCV:
+		return dirty ? IDT_RISCV_CAP_AMO_HWAD : 0;
+	}
+	return 0;
+}
+
 bool idt_iommu_dirty_capable(const struct idt_iommu *iommu)
 {
 	if (!iommu)

@@ -31,21 +31,6 @@
 
 /* ---- instances (uapi.md 12) ------------------------------------------------------- */
 
-/* The architectural capability register of an instance. */
-static uint64_t instance_cap(uint32_t test_format, bool capable)
-{
-	switch (test_format) {
-	case IODIRTY_TEST_FORMAT_VTDSS:
-		return IDT_VTD_ECAP_SMTS | (capable ? IDT_VTD_ECAP_SSADS : 0);
-	case IODIRTY_TEST_FORMAT_ARM_LPAE_S1:
-		return capable ? IDT_ARM_IDR0_HTTU_HAD : IDT_ARM_IDR0_HTTU_HA;
-	case IODIRTY_TEST_FORMAT_RISCV:
-		return capable ? IDT_RISCV_CAP_AMO_HWAD : 0;
-	default: /* AMD v1 and the mock */
-		return IDT_AMD_EFR_HASUP | (capable ? IDT_AMD_EFR_HDSUP : 0);
-	}
-}
-
 int instance_get(struct iommufd_ctx *ctx, uint32_t test_format, bool capable,
 		 struct instance **out)
 {
@@ -63,10 +48,10 @@ int instance_get(struct iommufd_ctx *ctx, uint32_t test_format, bool capable,
 		return -ENOMEM;
 	inst->test_format = test_format;
 	inst->capable = capable;
-	inst->cap = instance_cap(test_format, capable);
 	inst->next_device_id = 1;
 	/* the mock is AMD v1 (enum idt_pt_format matches the test formats) */
 	config.format = test_format == IODIRTY_TEST_FORMAT_MOCK ? IDT_PT_AMDV1 : test_format;
+	inst->cap = idt_iommu_capability(config.format, capable);
 	config.cap = inst->cap;
 	ret = idt_core_iommu_create(&config, &inst->core);
 	if (ret)

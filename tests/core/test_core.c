@@ -58,35 +58,6 @@ static bool toggles(uint32_t format)
 	return format == IDT_PT_AMDV1 || format == IDT_PT_VTDSS;
 }
 
-static uint64_t dirty_cap(uint32_t format)
-{
-	switch (format) {
-	case IDT_PT_AMDV1:
-		return IDT_AMD_EFR_HASUP | IDT_AMD_EFR_HDSUP;
-	case IDT_PT_VTDSS:
-		return IDT_VTD_ECAP_SMTS | IDT_VTD_ECAP_SSADS;
-	case IDT_PT_ARM_S1:
-		return IDT_ARM_IDR0_HTTU_HAD;
-	default:
-		return IDT_RISCV_CAP_AMO_HWAD;
-	}
-}
-
-/* A capability register that translates but cannot update D. */
-static uint64_t no_dirty_cap(uint32_t format)
-{
-	switch (format) {
-	case IDT_PT_AMDV1:
-		return IDT_AMD_EFR_HASUP;
-	case IDT_PT_VTDSS:
-		return IDT_VTD_ECAP_SMTS; /* scalable mode, no SSADS */
-	case IDT_PT_ARM_S1:
-		return IDT_ARM_IDR0_HTTU_HA;
-	default:
-		return 0;
-	}
-}
-
 static uint64_t gate_bits(uint32_t format)
 {
 	switch (format) {
@@ -151,7 +122,7 @@ static void rig_open(struct rig *r, uint32_t format, const struct rig_opts *o)
 		o = &defaults;
 	memset(r, 0, sizeof(*r));
 	r->format = format;
-	r->iommu = iommu_new(format, dirty_cap(format));
+	r->iommu = iommu_new(format, idt_iommu_capability(format, true));
 	r->hw = idt_core_iommu_hw(r->iommu);
 	r->mem = aligned_alloc(SZ_2M, MEM_SIZE);
 	assert_non_null(r->mem);
@@ -274,8 +245,8 @@ static void test_capability(void **state)
 	(void)state;
 	for (unsigned int f = 0; f < N_FORMATS; f++) {
 		uint32_t format = all_formats[f];
-		struct idt_core_iommu *yes = iommu_new(format, dirty_cap(format));
-		struct idt_core_iommu *no = iommu_new(format, no_dirty_cap(format));
+		struct idt_core_iommu *yes = iommu_new(format, idt_iommu_capability(format, true));
+		struct idt_core_iommu *no = iommu_new(format, idt_iommu_capability(format, false));
 		struct idt_device *a = device_new(yes, 5), *b = device_new(no, 5);
 
 		assert_int_equal(idt_core_iommu_format(yes), format);
@@ -309,8 +280,8 @@ static void test_alloc_dirty_incapable(void **state)
 	(void)state;
 	for (unsigned int f = 0; f < N_FORMATS; f++) {
 		uint32_t format = all_formats[f];
-		struct idt_core_iommu *no = iommu_new(format, no_dirty_cap(format));
-		struct idt_core_iommu *yes = iommu_new(format, dirty_cap(format));
+		struct idt_core_iommu *no = iommu_new(format, idt_iommu_capability(format, false));
+		struct idt_core_iommu *yes = iommu_new(format, idt_iommu_capability(format, true));
 		struct idt_device *a = device_new(no, 1), *b = device_new(yes, 1);
 		struct idt_domain_config dirty = domain_config(IDT_DOMAIN_DIRTY_TRACKING, 0);
 		struct idt_domain *d = (struct idt_domain *)&d, *plain = NULL, *tracked = NULL;
@@ -340,8 +311,8 @@ static void test_attach_enforcement(void **state)
 	for (unsigned int f = 0; f < N_FORMATS; f++) {
 		uint32_t format = all_formats[f];
 		struct rig r;
-		struct idt_core_iommu *no = iommu_new(format, no_dirty_cap(format));
-		struct idt_core_iommu *other = iommu_new(format, dirty_cap(format));
+		struct idt_core_iommu *no = iommu_new(format, idt_iommu_capability(format, false));
+		struct idt_core_iommu *other = iommu_new(format, idt_iommu_capability(format, true));
 		struct idt_device *weak = device_new(no, DEV2), *far = device_new(other, DEV2);
 		struct idt_domain *plain = NULL;
 		struct idt_domain_info info;
@@ -886,7 +857,8 @@ static void test_geometry(void **state)
 
 	(void)state;
 	for (unsigned int f = 0; f < N_FORMATS; f++) {
-		struct idt_core_iommu *iommu = iommu_new(expect[f].format, dirty_cap(expect[f].format));
+		struct idt_core_iommu *iommu =
+			iommu_new(expect[f].format, idt_iommu_capability(expect[f].format, true));
 		struct idt_device *dev = device_new(iommu, 1);
 		struct idt_domain_config huge = domain_config(0, 0), small = domain_config(0, SZ_4K);
 		struct idt_domain *a, *b;

@@ -94,21 +94,6 @@
 static const uint32_t all_formats[] = { IDT_PT_AMDV1, IDT_PT_VTDSS, IDT_PT_ARM_S1, IDT_PT_RISCV };
 #define N_FORMATS (sizeof(all_formats) / sizeof(all_formats[0]))
 
-/* The capability register value that allows A and D updates. */
-static uint64_t dirty_cap(uint32_t format)
-{
-	switch (format) {
-	case IDT_PT_AMDV1:
-		return IDT_AMD_EFR_HASUP | IDT_AMD_EFR_HDSUP;
-	case IDT_PT_VTDSS:
-		return IDT_VTD_ECAP_SMTS | IDT_VTD_ECAP_SSADS;
-	case IDT_PT_ARM_S1:
-		return IDT_ARM_IDR0_HTTU_HAD;
-	default:
-		return IDT_RISCV_CAP_AMO_HWAD;
-	}
-}
-
 static bool raw_accessed(uint32_t format, uint64_t item)
 {
 	switch (format) {
@@ -174,7 +159,7 @@ struct rig_opts {
 	uint64_t page_sizes;     /* 0: 4 KiB only */
 	uint32_t iova_width;     /* 0: 48 */
 	bool cap_given;
-	uint64_t cap;            /* with cap_given; else dirty_cap() */
+	uint64_t cap;            /* with cap_given; else the A/D-capable register */
 	uint32_t sets, ways, no_iotlb, fault_queue_len;
 	uint64_t seed;
 	bool gate;               /* set the gate after attach */
@@ -193,7 +178,7 @@ static struct idt_iommu *iommu_new(uint32_t format, const struct rig_opts *o)
 	struct idt_iommu_config cfg = {
 		.size = sizeof(cfg),
 		.format = format,
-		.cap = o->cap_given ? o->cap : dirty_cap(format),
+		.cap = o->cap_given ? o->cap : idt_iommu_capability(format, true),
 		.iotlb_sets = o->sets,
 		.iotlb_ways = o->ways,
 		.fault_queue_len = o->fault_queue_len,
@@ -1142,6 +1127,38 @@ static void test_dirty_capability(void **state)
 	}
 }
 
+/* idt_iommu_capability gives the registers above: Access updates always,
+ * Dirty updates exactly when asked for. */
+static void test_capability_register(void **state)
+{
+	static const struct {
+		uint32_t format;
+		uint64_t dirty, access_only;
+	} expect[] = {
+		{ IDT_PT_AMDV1, IDT_AMD_EFR_HASUP | IDT_AMD_EFR_HDSUP, IDT_AMD_EFR_HASUP },
+		{ IDT_PT_VTDSS, IDT_VTD_ECAP_SMTS | IDT_VTD_ECAP_SSADS, IDT_VTD_ECAP_SMTS },
+		{ IDT_PT_ARM_S1, IDT_ARM_IDR0_HTTU_HAD, IDT_ARM_IDR0_HTTU_HA },
+		{ IDT_PT_RISCV, IDT_RISCV_CAP_AMO_HWAD, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		struct rig_opts o = { .cap_given = true };
+		struct rig r;
+
+		assert_int_equal(idt_iommu_capability(expect[i].format, true), expect[i].dirty);
+		assert_int_equal(idt_iommu_capability(expect[i].format, false),
+				 expect[i].access_only);
+		for (int dirty = 0; dirty <= 1; dirty++) {
+			o.cap = idt_iommu_capability(expect[i].format, dirty);
+			rig_open(&r, expect[i].format, &o);
+			assert_int_equal(idt_iommu_dirty_capable(r.iommu), dirty);
+			rig_close(&r);
+		}
+	}
+	assert_int_equal(idt_iommu_capability(99, true), 0);
+}
+
 /* HW-14 and the gate misconfigurations of formats.md 2.8, 3.5, 4.5, 5.6: a
  * context word written and invalidated; a DMA write then succeeds with the
  * given A/D effect, or takes a context fault with the given cause. */
@@ -1918,6 +1935,7 @@ int main(void)
 		cmocka_unit_test(test_riscv_non_leaf_a_is_malformed),
 		cmocka_unit_test(test_context_words),
 		cmocka_unit_test(test_dirty_capability),
+		cmocka_unit_test(test_capability_register),
 		cmocka_unit_test(test_context_gate_cases),
 		cmocka_unit_test(test_amd_dte_permissions),
 		cmocka_unit_test(test_hw09_device_attached_later),
