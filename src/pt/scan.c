@@ -147,8 +147,11 @@ __attribute__((target("avx2"))) static void scan_avx2(uint64_t *items, uint32_t 
 		/* a hole is an item whose hole bits differ from the leaf value */
 		uint32_t holes = ~lanes_match_avx2(a, b, hmask, hvalue) & 0xff;
 		uint32_t look = lanes_match_avx2(a, b, dmask, dvalue) | holes;
-		uint32_t all = lanes_match_avx2(a, b, wmask, wvalue);
+		uint32_t all;
 
+		if (!look)
+			continue; /* clean: nothing to note (a whole group is dirty) */
+		all = lanes_match_avx2(a, b, wmask, wvalue);
 		scan_note_holes(whole, g, holes);
 
 		if (all == 0xff && scan_group_whole(whole, g) && whole->clean &&
@@ -186,8 +189,11 @@ __attribute__((target("avx512f"))) static void scan_avx512(uint64_t *items, uint
 		__m512i v = _mm512_load_si512((const void *)&items[g]);
 		__mmask8 dirty = _mm512_cmpeq_epi64_mask(_mm512_and_epi64(v, dmask), dvalue);
 		__mmask8 hole = _mm512_cmpneq_epi64_mask(_mm512_and_epi64(v, hmask), hvalue);
-		__mmask8 all = _mm512_cmpeq_epi64_mask(_mm512_and_epi64(v, wmask), wvalue);
+		__mmask8 all;
 
+		if (!(dirty | hole))
+			continue; /* clean: nothing to note (a whole group is dirty) */
+		all = _mm512_cmpeq_epi64_mask(_mm512_and_epi64(v, wmask), wvalue);
 		scan_note_holes(whole, g, hole);
 
 		if (all == 0xff && scan_group_whole(whole, g) && whole->clean &&
