@@ -9,7 +9,12 @@
  *   FMT_NAME                       string
  *   FMT_ID                         enum idt_pt_format
  *   FMT_HOLES_ARE_ERRORS           1 if read-and-clear fails with -EINVAL on a hole
- *   FMT_CLEAN_NEEDS_ATOMIC         1 if even a plain-store clean must be atomic (ARM)
+ *   FMT_CLEAN_NEEDS_ATOMIC         1 if Linux cleans even an item seen dirty with an
+ *                                  atomic RMW (ARM's set_bit); the generic_pt baseline
+ *                                  does too
+ *   FMT_DIRTY_SETTLED              bits that, all set in an item seen dirty, leave
+ *                                  hardware nothing to set in it, so iodirty cleans
+ *                                  it with a plain store (0: any dirty item)
  *   fmt_configure(pt, cfg)         validate widths, granule and flags; fill
  *                                  granule_lg2, max_iova_width, max_top_level, oa_width
  *   fmt_initial_top_level(pt)      top level at creation (AMD starts low and grows)
@@ -166,7 +171,8 @@ void pt_table_free(struct idt_pt *pt, uint64_t *table);
  * [whole->lo, whole->hi) whose items all match (item & whole_mask) ==
  * whole_value (dirty natural single-item leaves) sets its bits in
  * whole->mask instead of mask and, if whole->clean, is cleaned on the spot:
- * item & ~clean_clear | clean_set, per item atomically when clean_atomic.
+ * item & ~clean_clear | clean_set with plain stores, so whole_mask must
+ * include FMT_DIRTY_SETTLED.
  * One pass reads, and at 100% dirty writes, each item once.  A hole that
  * matters (hole_mask set) at or after item lo - 1 ends whole groups, since
  * the walk stops there (the scan then moves lo past the table).
@@ -180,7 +186,6 @@ struct pt_scan_key {
 	uint64_t whole_value;
 	uint64_t clean_clear;
 	uint64_t clean_set;
-	bool clean_atomic;
 };
 struct pt_scan_whole {
 	uint32_t lo;

@@ -55,18 +55,15 @@ static inline bool scan_group_whole(struct pt_scan_whole *whole, uint32_t g)
 	return whole && g >= whole->lo && g + 8 <= whole->hi;
 }
 
-/* Cleans a whole group item by item (the atomic formats, and the scalar scan). */
+/* Cleans a whole group item by item (the scalar scan): every item was seen
+ * dirty and settled, so hardware cannot change it and a store is the clean. */
 static inline void scan_clean_items(uint64_t *items, const struct pt_scan_key *key)
 {
 	for (unsigned int k = 0; k < 8; k++) {
-		if (key->clean_atomic) {
-			__atomic_fetch_or(&items[k], key->clean_set, __ATOMIC_RELAXED);
-		} else {
-			uint64_t item = __atomic_load_n(&items[k], __ATOMIC_RELAXED);
+		uint64_t item = __atomic_load_n(&items[k], __ATOMIC_RELAXED);
 
-			__atomic_store_n(&items[k], (item & ~key->clean_clear) | key->clean_set,
-					 __ATOMIC_RELAXED);
-		}
+		__atomic_store_n(&items[k], (item & ~key->clean_clear) | key->clean_set,
+				 __ATOMIC_RELAXED);
 	}
 }
 
@@ -154,8 +151,7 @@ __attribute__((target("avx2"))) static void scan_avx2(uint64_t *items, uint32_t 
 		all = lanes_match_avx2(a, b, wmask, wvalue);
 		scan_note_holes(whole, g, holes);
 
-		if (all == 0xff && scan_group_whole(whole, g) && whole->clean &&
-		    !key->clean_atomic) {
+		if (all == 0xff && scan_group_whole(whole, g) && whole->clean) {
 			/* every item was seen dirty: hardware cannot change it
 			 * further, so a plain store is the clean (algorithms.md 3) */
 			_mm256_store_si256((__m256i *)&items[g],
@@ -196,8 +192,7 @@ __attribute__((target("avx512f"))) static void scan_avx512(uint64_t *items, uint
 		all = _mm512_cmpeq_epi64_mask(_mm512_and_epi64(v, wmask), wvalue);
 		scan_note_holes(whole, g, hole);
 
-		if (all == 0xff && scan_group_whole(whole, g) && whole->clean &&
-		    !key->clean_atomic) {
+		if (all == 0xff && scan_group_whole(whole, g) && whole->clean) {
 			_mm512_store_si512((void *)&items[g],
 					   _mm512_or_epi64(_mm512_andnot_epi64(clear, v), set));
 			whole->mask[g / 64] |= 0xffull << (g % 64);

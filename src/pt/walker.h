@@ -662,19 +662,25 @@ static inline void w_flush_run(struct w_rcd *r)
 	r->run_length = 0;
 }
 
-/* Cleans every dirty item of a run with a plain load and store, as Linux
- * 6.19 does: hardware only ever sets A and D, so an item seen dirty cannot
- * gain anything but A meanwhile, and a D set in another replica belongs to a
- * page reported this round anyway (algorithms.md 3).  ARM must set AP[2]
- * atomically against the hardware's atomic clear (formats.md 4.4). */
-static inline void w_clean_run(uint64_t *run, unsigned int items)
+/*
+ * Cleans every dirty item of a run with a plain load and store, as Linux
+ * 6.19 does on AMD and VT-d: hardware only ever sets A and D, so an item
+ * seen dirty cannot gain anything but A meanwhile, and a D set in another
+ * replica belongs to a page reported this round anyway (algorithms.md 3).
+ * On ARM an item seen dirty with AF set (FMT_DIRTY_SETTLED) leaves
+ * hardware nothing to change, so iodirty stores there too, where Linux
+ * uses set_bit (formats.md 4.4; compat.md); the generic_pt baseline keeps
+ * Linux's atomic, and so does an ARM item with AF clear.
+ */
+static inline void w_clean_run(uint64_t *run, unsigned int items, const bool generic)
 {
 	for (unsigned int i = 0; i < items; i++) {
 		uint64_t value = pt_load(&run[i]);
 
 		if (!fmt_is_dirty(value))
 			continue;
-		if (FMT_CLEAN_NEEDS_ATOMIC)
+		if ((generic && FMT_CLEAN_NEEDS_ATOMIC) ||
+		    (value & FMT_DIRTY_SETTLED) != FMT_DIRTY_SETTLED)
 			fmt_clean_seen_dirty_atomic(&run[i]);
 		else
 			pt_store(&run[i], fmt_cleaned(value));
@@ -733,7 +739,7 @@ static inline unsigned int w_rcd_leaf(struct w_rcd *r, uint64_t *table, unsigned
 		}
 	}
 	if (r->clear)
-		w_clean_run(&table[first], items);
+		w_clean_run(&table[first], items, generic);
 	return first + items - 1;
 }
 
@@ -771,7 +777,6 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 		.whole_value = FMT_SCAN_WHOLE_VALUE,
 		.clean_clear = FMT_SCAN_CLEAN_CLEAR,
 		.clean_set = FMT_SCAN_CLEAN_SET,
-		.clean_atomic = FMT_CLEAN_NEEDS_ATOMIC,
 	};
 	struct idt_pt *pt = r->pt;
 	unsigned int index = w_index(pt, cursor, 0, r->top_level);
@@ -838,7 +843,7 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 			      r->last - table_iova >= ((uint64_t)(i + 1) << granule) - 1))) {
 				w_extend_run(r, table_iova + ((uint64_t)i << granule), 1ull << granule);
 				if (r->clear)
-					w_clean_run(&table[i], 1);
+					w_clean_run(&table[i], 1, false);
 				continue;
 			}
 			resume = w_rcd_leaf(r, table, 0, cursor, i, end, item, false) + 1;

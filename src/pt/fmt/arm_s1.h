@@ -20,8 +20,11 @@
 #define FMT_ID IDT_PT_ARM_S1
 /* Linux 6.11's walker warns and fails on an empty entry in the range. */
 #define FMT_HOLES_ARE_ERRORS 1
-/* Cleaning sets AP[2] while hardware may clear it: always an atomic RMW. */
+/* Linux cleans with an atomic set_bit of AP[2] (formats.md 4.4). */
 #define FMT_CLEAN_NEEDS_ATOMIC 1
+/* A dirty item with AF set is final for hardware: HD only clears AP[2],
+ * HA only sets AF (mappings are made with AF set). */
+#define FMT_DIRTY_SETTLED ARM_AF
 
 #define ARM_TYPE_MASK 3ull
 #define ARM_TYPE_BLOCK 1ull
@@ -146,9 +149,9 @@ static inline int fmt_leaf_prot(uint64_t item)
 #define FMT_SCAN_DIRTY_VALUE ARM_DBM
 #define FMT_SCAN_HOLE_MASK ARM_TYPE_MASK
 #define FMT_SCAN_HOLE_VALUE ARM_TYPE_PAGE_OR_TABLE
-/* Whole groups: writable-dirty pages; cleaning sets AP[2] atomically. */
-#define FMT_SCAN_WHOLE_MASK (FMT_SCAN_DIRTY_MASK | ARM_TYPE_MASK)
-#define FMT_SCAN_WHOLE_VALUE (FMT_SCAN_DIRTY_VALUE | ARM_TYPE_PAGE_OR_TABLE)
+/* Whole groups: writable-dirty pages with AF set, cleaned by plain stores. */
+#define FMT_SCAN_WHOLE_MASK (FMT_SCAN_DIRTY_MASK | ARM_TYPE_MASK | FMT_DIRTY_SETTLED)
+#define FMT_SCAN_WHOLE_VALUE (FMT_SCAN_DIRTY_VALUE | ARM_TYPE_PAGE_OR_TABLE | FMT_DIRTY_SETTLED)
 #define FMT_SCAN_CLEAN_CLEAR 0ull
 #define FMT_SCAN_CLEAN_SET ARM_AP2
 

@@ -20,6 +20,9 @@
 #define FMT_SCAN_WHOLE_VALUE (FMT_D_BIT | FMT_NATURAL_VALUE)
 #define FMT_SCAN_CLEAN_CLEAR FMT_D_BIT
 #define FMT_SCAN_CLEAN_SET 0ull
+/* Any dirty item may be cleaned by a plain store: hardware can only add A
+ * to it, and losing that A is harmless (algorithms.md 3). */
+#define FMT_DIRTY_SETTLED 0ull
 
 static inline bool fmt_is_dirty(uint64_t item)
 {
