@@ -1704,8 +1704,8 @@ static void test_simd_select(void **state)
  * scan, and both baselines, must report all pages, set AP[2] on every item
  * and leave AF as it was.
  */
-#define ARM_AP2_BIT (1ull << 7)
-#define ARM_AF_BIT (1ull << 10)
+#define ARM_AP2_BIT ((uint64_t)1 << 7)
+#define ARM_AF_BIT ((uint64_t)1 << 10)
 
 static void test_arm_access_flag_clear(void **state)
 {
