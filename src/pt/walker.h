@@ -662,6 +662,19 @@ static inline void w_flush_run(struct w_rcd *r)
 	r->run_length = 0;
 }
 
+/* Adds [start, start + length) to the pending run, flushing a run it does
+ * not continue. */
+static inline void w_extend_run(struct w_rcd *r, uint64_t start, uint64_t length)
+{
+	if (r->run_length && r->run_start + r->run_length == start) {
+		r->run_length += length;
+	} else {
+		w_flush_run(r);
+		r->run_start = start;
+		r->run_length = length;
+	}
+}
+
 /*
  * Cleans every dirty item of a run with a plain load and store, as Linux
  * 6.19 does on AMD and VT-d: hardware only ever sets A and D, so an item
@@ -704,7 +717,6 @@ static inline unsigned int w_rcd_leaf(struct w_rcd *r, uint64_t *table, unsigned
 	unsigned int stop = first + items - 1 < end ? first + items - 1 : end;
 	/* generic_pt starts at the current item, iodirty at the entry's start */
 	uint64_t start = w_item_start(pt, cursor, level, r->top_level, generic ? index : first);
-	uint64_t length;
 
 	if (items == 1 ? !fmt_is_dirty(item) : !w_run_dirty(&table[first], items))
 		return first + items - 1;
@@ -720,40 +732,18 @@ static inline unsigned int w_rcd_leaf(struct w_rcd *r, uint64_t *table, unsigned
 	if (generic) {
 		/* Linux 6.19: from the cursor, the items up to the run's end
 		 * (clamped to this walk's end index), unclipped */
-		length = (uint64_t)(stop - index + 1) << item_lg2;
-		w_emit(r, start, length);
+		w_emit(r, start, (uint64_t)(stop - index + 1) << item_lg2);
 	} else {
 		/* exactly the entry's part of [cursor, last], coalesced with the
 		 * previous dirty entry when adjacent */
 		uint64_t entry_last = w_item_start(pt, cursor, level, r->top_level, first) +
 				      (pt_lg2_to_size(size_lg2) - 1);
 
-
-		length = (entry_last < r->last ? entry_last : r->last) - start + 1;
-		if (r->run_length && r->run_start + r->run_length == start) {
-			r->run_length += length;
-		} else {
-			w_flush_run(r);
-			r->run_start = start;
-			r->run_length = length;
-		}
+		w_extend_run(r, start, (entry_last < r->last ? entry_last : r->last) - start + 1);
 	}
 	if (r->clear)
 		w_clean_run(&table[first], items, generic);
 	return first + items - 1;
-}
-
-/* Adds [start, start + length) to the pending run, flushing a run it does
- * not continue. */
-static inline void w_extend_run(struct w_rcd *r, uint64_t start, uint64_t length)
-{
-	if (r->run_length && r->run_start + r->run_length == start) {
-		r->run_length += length;
-	} else {
-		w_flush_run(r);
-		r->run_start = start;
-		r->run_length = length;
-	}
 }
 
 /*
