@@ -193,8 +193,11 @@ struct pt_scan_whole {
 	bool clean;
 	uint64_t *mask;
 };
-typedef void (*pt_scan_fn)(uint64_t *items, uint32_t count, const struct pt_scan_key *key,
-			   struct pt_scan_whole *whole, uint64_t *mask);
+/* ahead: the items of a table to pull into the cache meanwhile, one line for
+ * each group of 8 items scanned (items itself when there is none). */
+typedef void (*pt_scan_fn)(uint64_t *items, uint32_t count, const uint64_t *ahead,
+			   const struct pt_scan_key *key, struct pt_scan_whole *whole,
+			   uint64_t *mask);
 /* The scan idt_simd_active() names. */
 pt_scan_fn pt_scan_function(void);
 

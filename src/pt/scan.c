@@ -90,14 +90,15 @@ static void scan_tail(const uint64_t *items, uint32_t from, uint32_t count,
 				<< (i % 64);
 }
 
-static void scan_scalar(uint64_t *items, uint32_t count, const struct pt_scan_key *key,
-			struct pt_scan_whole *whole, uint64_t *mask)
+static void scan_scalar(uint64_t *items, uint32_t count, const uint64_t *ahead,
+			const struct pt_scan_key *key, struct pt_scan_whole *whole, uint64_t *mask)
 {
 	uint32_t g = 0;
 
 	for (; g + 8 <= count; g += 8) {
 		uint32_t look = 0, all = 0, holes = 0;
 
+		__builtin_prefetch(&ahead[g]);
 		for (unsigned int k = 0; k < 8; k++) {
 			uint64_t item = __atomic_load_n(&items[g + k], __ATOMIC_RELAXED);
 
@@ -124,6 +125,7 @@ __attribute__((target("avx2"))) static inline uint32_t lanes_match_avx2(__m256i 
 }
 
 __attribute__((target("avx2"))) static void scan_avx2(uint64_t *items, uint32_t count,
+						      const uint64_t *ahead,
 						      const struct pt_scan_key *key,
 						      struct pt_scan_whole *whole,
 						      uint64_t *mask)
@@ -141,6 +143,8 @@ __attribute__((target("avx2"))) static void scan_avx2(uint64_t *items, uint32_t 
 	for (; g + 8 <= count; g += 8) {
 		__m256i a = _mm256_load_si256((const __m256i *)&items[g]);
 		__m256i b = _mm256_load_si256((const __m256i *)&items[g + 4]);
+
+		__builtin_prefetch(&ahead[g]);
 		/* a hole is an item whose hole bits differ from the leaf value */
 		uint32_t holes = ~lanes_match_avx2(a, b, hmask, hvalue) & 0xff;
 		uint32_t look = lanes_match_avx2(a, b, dmask, dvalue) | holes;
@@ -167,6 +171,7 @@ __attribute__((target("avx2"))) static void scan_avx2(uint64_t *items, uint32_t 
 }
 
 __attribute__((target("avx512f"))) static void scan_avx512(uint64_t *items, uint32_t count,
+							    const uint64_t *ahead,
 							    const struct pt_scan_key *key,
 							    struct pt_scan_whole *whole,
 							    uint64_t *mask)
@@ -187,6 +192,7 @@ __attribute__((target("avx512f"))) static void scan_avx512(uint64_t *items, uint
 		__mmask8 hole = _mm512_cmpneq_epi64_mask(_mm512_and_epi64(v, hmask), hvalue);
 		__mmask8 all;
 
+		__builtin_prefetch(&ahead[g]);
 		if (!(dirty | hole))
 			continue; /* clean: nothing to note (a whole group is dirty) */
 		all = _mm512_cmpeq_epi64_mask(_mm512_and_epi64(v, wmask), wvalue);

@@ -641,6 +641,7 @@ struct w_rcd {
 	uint64_t run_start;
 	uint64_t run_length;
 	pt_scan_fn scan; /* iodirty's leaf-table scan */
+	const uint64_t *ahead; /* the leaf table W_PREFETCH_AHEAD after the scanned one, or NULL */
 	/* a threaded walk leaves entries reaching outside [own_first,
 	 * own_last] to the joining thread (single walks own everything) */
 	uint64_t own_first;
@@ -787,7 +788,8 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 	};
 	unsigned int resume = index; /* items before it belong to a run handled already */
 
-	r->scan(&table[first], stop - first, &key, &whole, mask);
+	r->scan(&table[first], stop - first, r->ahead ? r->ahead + first : &table[first], &key,
+		&whole, mask);
 	/* Only a walk that starts or ends inside this table can cut a run or
 	 * an item: then its first and last item need a look even if clean. */
 	if (cursor != table_iova)
@@ -866,14 +868,18 @@ static inline int w_rcd_table(struct w_rcd *r, uint64_t *table, unsigned int lev
 
 		switch (fmt_classify(pt, level, item)) {
 		case PT_TABLE:
-			/* Hardware prefetchers stop at a page boundary: fetch the
-			 * leaf table W_PREFETCH_AHEAD ahead while this one is scanned. */
-			if (level == 1 && !generic && index + W_PREFETCH_AHEAD <= end) {
-				uint64_t next = pt_load(&table[index + W_PREFETCH_AHEAD]);
+			/* Hardware prefetchers stop at a page boundary: the scan
+			 * of this leaf table pulls in the one W_PREFETCH_AHEAD
+			 * after it, a line for each line it reads. */
+			if (level == 1 && !generic) {
+				/* an empty item (0 in every format) is no table */
+				uint64_t next = index + W_PREFETCH_AHEAD <= end
+							? pt_load(&table[index + W_PREFETCH_AHEAD])
+							: 0;
 
-				if (fmt_classify(pt, level, next) == PT_TABLE)
-					for (unsigned int line = 0; line < 64; line++)
-						__builtin_prefetch(fmt_table_ptr(next) + 8 * line);
+				r->ahead = fmt_classify(pt, level, next) == PT_TABLE
+						   ? fmt_table_ptr(next)
+						   : NULL;
 			}
 			ret = w_rcd_table(r, fmt_table_ptr(item), level - 1,
 					  start < cursor ? cursor : start, generic);
