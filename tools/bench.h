@@ -190,8 +190,6 @@ double bench_now_ns(void);
 void bench_summarize(double *samples, unsigned int n, struct bench_stats *st);
 void bench_progress(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int bench_lib_error(const char *what, int ret);
-/* "64 GiB", "4 KiB", "512 MiB" */
-const char *bench_size_str(uint64_t size, char *buf, unsigned int len);
 /* "0", "0.1%", "1%", "100%" */
 const char *bench_density_str(double density, char *buf, unsigned int len);
 /* Appends to a growable array; returns the new element (zeroed) or NULL. */

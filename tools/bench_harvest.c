@@ -640,8 +640,8 @@ int bench_run_table(struct bench *b, const struct bench_table_plan *plan)
 	if (!stream_span)
 		stream_pick();
 	snprintf(name, sizeof(name), "%s %s/%s", idt_pt_format_name(plan->format),
-		 bench_size_str(plan->size, sz, sizeof(sz)),
-		 bench_size_str(plan->iopte, io, sizeof(io)));
+		 cli_size_str(plan->size, sz, sizeof(sz)),
+		 cli_size_str(plan->iopte, io, sizeof(io)));
 	t.fmt = name;
 	bench_progress(b, "%s: mapping", name);
 	status = table_open(&t);

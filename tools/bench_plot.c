@@ -142,7 +142,7 @@ static int plot_harvest(const struct bench *b, FILE *gp, uint32_t format, char *
 	if (!f)
 		return CLI_EXIT_ERROR;
 	fprintf(f, "# %s, %s of %s IOPTEs, clearing: ns per leaf entry (median)\n# density",
-		fname, bench_size_str(size, sz, sizeof(sz)), bench_size_str(iopte, io, sizeof(io)));
+		fname, cli_size_str(size, sz, sizeof(sz)), cli_size_str(iopte, io, sizeof(io)));
 	for (int c = 0; c < BC_COUNT; c++)
 		if (c != BC_THREADS || b->threads)
 			fprintf(f, " %s", bench_contender_key[c]), col[ncol++] = c;
@@ -195,8 +195,8 @@ static int plot_threads(const struct bench *b, FILE *gp, char *made, size_t made
 	if (!f)
 		return CLI_EXIT_ERROR;
 	fprintf(f, "# %s, %s of %s IOPTEs, clearing: ms (median)\n# threads 0%% 100%%\n",
-		idt_pt_format_name(b->ref.format), bench_size_str(b->ref.size, sz, sizeof(sz)),
-		bench_size_str(b->ref.iopte, io, sizeof(io)));
+		idt_pt_format_name(b->ref.format), cli_size_str(b->ref.size, sz, sizeof(sz)),
+		cli_size_str(b->ref.iopte, io, sizeof(io)));
 	for (unsigned int n = 1; n <= b->threads; n++) {
 		double ms[2] = { 0, 0 };
 

@@ -45,6 +45,8 @@ int cmd_receive(int argc, char **argv);
 /* Prints the usage of every subcommand to f. */
 void cli_print_usage(FILE *f);
 
+/* size in the largest binary unit that divides it ("64 GiB", "4097 B"), in buf. */
+const char *cli_size_str(uint64_t size, char *buf, size_t len);
 /* Reports an unknown option of a subcommand and returns CLI_EXIT_USAGE. */
 int cli_bad_option(const char *cmd, const char *arg);
 /* argv[*i] as --opt VALUE (advancing *i) or --opt=VALUE: the value, or NULL

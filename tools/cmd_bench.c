@@ -113,19 +113,6 @@ int bench_lib_error(const char *what, int ret)
 	return CLI_EXIT_ERROR;
 }
 
-const char *bench_size_str(uint64_t size, char *buf, unsigned int len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	unsigned int u = 0;
-
-	while (u + 1 < sizeof(units) / sizeof(units[0]) && size >= 1024 && !(size % 1024)) {
-		size /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%" PRIu64 " %s", size, units[u]);
-	return buf;
-}
-
 const char *bench_density_str(double density, char *buf, unsigned int len)
 {
 	if (density <= 0)
@@ -674,8 +661,8 @@ static void text_harvest(const struct bench *b)
 		if (r->format != last_format || r->size != last_size || r->iopte != last_iopte) {
 			printf("\n%s, %s of %s IOPTEs: %" PRIu64 " leaves, %" PRIu64
 			       " page-table pages (%.1f MiB)\n",
-			       format_name(r->format), bench_size_str(r->size, sz, sizeof(sz)),
-			       bench_size_str(r->iopte, io, sizeof(io)), r->leaves, r->tables,
+			       format_name(r->format), cli_size_str(r->size, sz, sizeof(sz)),
+			       cli_size_str(r->iopte, io, sizeof(io)), r->leaves, r->tables,
 			       (double)r->tables * 4096 / BENCH_MiB);
 			printf("  %-6s %-8s %10s", "dirty", "mode", "iodirty ms");
 			for (int c = 0; c < BC_COUNT; c++)
@@ -706,8 +693,8 @@ static void text_harvest(const struct bench *b)
 		if (!i)
 			printf("\n");
 		printf("skipped: %s, %s of %s IOPTEs: %s\n", format_name(b->skips[i].format),
-		       bench_size_str(b->skips[i].size, sz, sizeof(sz)),
-		       bench_size_str(b->skips[i].iopte, io, sizeof(io)), b->skips[i].why);
+		       cli_size_str(b->skips[i].size, sz, sizeof(sz)),
+		       cli_size_str(b->skips[i].iopte, io, sizeof(io)), b->skips[i].why);
 	}
 	if (b->mismatches)
 		printf("\n! = this contender's bitmap differed from iodirty's (see stderr)\n");
@@ -719,8 +706,8 @@ static void text_reference_title(const struct bench *b, const char *what)
 	char sz[24], io[24];
 
 	printf("== %s on %s, %s of %s IOPTEs, clearing ==\n", what, format_name(b->ref.format),
-	       bench_size_str(b->ref.size, sz, sizeof(sz)),
-	       bench_size_str(b->ref.iopte, io, sizeof(io)));
+	       cli_size_str(b->ref.size, sz, sizeof(sz)),
+	       cli_size_str(b->ref.iopte, io, sizeof(io)));
 }
 
 static const struct bench_scaling *find_scaling(const struct bench *b, unsigned int threads,
@@ -794,8 +781,8 @@ static void text_enable(const struct bench *b)
 		char sz[24], io[24];
 
 		printf("  %-7s %-8s %-8s", format_name(e->format),
-		       bench_size_str(e->iopte, io, sizeof(io)),
-		       bench_size_str(e->size, sz, sizeof(sz)));
+		       cli_size_str(e->iopte, io, sizeof(io)),
+		       cli_size_str(e->size, sz, sizeof(sz)));
 		for (unsigned int k = i; k < i + 2 && k < b->nenable; k++)
 			print_cell(&b->enable[k].st, 1e6 * ((double)e->size / BENCH_GiB), 26, true);
 		printf("\n");
@@ -856,7 +843,7 @@ static void text_bitmap(const struct bench *b)
 	if (!b->nbitmap)
 		return;
 	printf("== bitmap: recording every 4 KiB page of %s (%" PRIu64 " bits), ns per bit ==\n",
-	       bench_size_str(b->bitmap_size, sz, sizeof(sz)), bits);
+	       cli_size_str(b->bitmap_size, sz, sizeof(sz)), bits);
 	printf("  %-46s %-26s %-8s %-26s %-8s\n", "variant", "one page per call", "vs byte",
 	       "2 MiB runs", "vs byte");
 	for (int v = 0; v < BB_COUNT; v++) {

@@ -105,19 +105,6 @@ static int lib_error(const char *fmt_name, const char *what, uint64_t iova, int 
 	return CLI_EXIT_ERROR;
 }
 
-static const char *size_str(uint64_t size, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	unsigned int u = 0;
-
-	while (u + 1 < sizeof(units) / sizeof(units[0]) && size >= 1024 && !(size % 1024)) {
-		size /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%" PRIu64 " %s", size, units[u]);
-	return buf;
-}
-
 static void harvest_free(struct demo_harvest *h)
 {
 	free(h->data);
@@ -318,7 +305,7 @@ static void text_range(uint64_t start, uint64_t end, void *arg)
 	char sz[32];
 
 	printf("%s[0x%" PRIx64 ", 0x%" PRIx64 ") %s", (*n)++ ? ", " : "", start, end,
-	       size_str(end - start, sz, sizeof(sz)));
+	       cli_size_str(end - start, sz, sizeof(sz)));
 }
 
 static void text_harvest(const char *title, const struct demo_harvest *h, bool show_run)
@@ -350,15 +337,15 @@ static void text_format(const struct demo_result *r)
 
 	printf("== %s: %u levels, iova width %u, granule %s ==\n",
 	       idt_pt_format_name(df->format), r->info.levels, r->info.iova_width,
-	       size_str(1ull << r->info.granule_lg2, sz, sizeof(sz)));
+	       cli_size_str(1ull << r->info.granule_lg2, sz, sizeof(sz)));
 	printf("  mapped read+write, oa = iova + 0x%llx:\n", DEMO_OA_OFFSET);
 	printf("    [0x%llx, 0x%llx) as %d pages of 4 KiB\n", DEMO_RUN_IOVA,
 	       DEMO_RUN_IOVA + DEMO_RUN_PAGES * DEMO_PAGE, DEMO_RUN_PAGES);
 	printf("    [0x%llx, 0x%llx) as one %s page\n", DEMO_HUGE_IOVA,
-	       DEMO_HUGE_IOVA + DEMO_HUGE_SIZE, size_str(DEMO_HUGE_SIZE, sz, sizeof(sz)));
+	       DEMO_HUGE_IOVA + DEMO_HUGE_SIZE, cli_size_str(DEMO_HUGE_SIZE, sz, sizeof(sz)));
 	if (df->replicated)
 		printf("    [0x%llx, 0x%llx) as one %s page (replicated items)\n", DEMO_REPL_IOVA,
-		       DEMO_REPL_IOVA + DEMO_REPL_SIZE, size_str(DEMO_REPL_SIZE, sz, sizeof(sz)));
+		       DEMO_REPL_IOVA + DEMO_REPL_SIZE, cli_size_str(DEMO_REPL_SIZE, sz, sizeof(sz)));
 	if (r->did_clean_pass) {
 		printf("  enable-time clean pass: %s,\n"
 		       "  so a first clearing harvest cleans them before any are marked:\n",
@@ -392,7 +379,7 @@ static void text_format(const struct demo_result *r)
 				sz2[0] = 0;
 			printf("    %-10s %-7s %-3u %-4u %016" PRIx64 "   %016" PRIx64 "%s %016" PRIx64
 			       "\n",
-			       sz2, k ? "" : size_str(1ull << e->leaf.size_lg2, sz, sizeof(sz)),
+			       sz2, k ? "" : cli_size_str(1ull << e->leaf.size_lg2, sz, sizeof(sz)),
 			       e->leaf.level, k, e->val[SNAP_BEFORE][k], e->val[SNAP_MARKED][k],
 			       e->val[SNAP_MARKED][k] != e->val[SNAP_BEFORE][k] ? " *" : "  ",
 			       e->val[SNAP_HARVESTED][k]);

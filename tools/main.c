@@ -3,6 +3,7 @@
  * iodirty: the command-line front door.  `iodirty SUBCOMMAND [ARGS]`;
  * see `iodirty help`.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +74,19 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *opt, boo
 		return NULL;
 	}
 	return argv[++*i];
+}
+
+const char *cli_size_str(uint64_t size, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned int u = 0;
+
+	while (u + 1 < sizeof(units) / sizeof(units[0]) && size >= 1024 && !(size % 1024)) {
+		size /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%" PRIu64 " %s", size, units[u]);
+	return buf;
 }
 
 int cli_bad_option(const char *cmd, const char *arg)
