@@ -12,6 +12,8 @@
  *   FMT_CLEAN_NEEDS_ATOMIC         1 if Linux cleans even an item seen dirty with an
  *                                  atomic RMW (ARM's set_bit); the generic_pt baseline
  *                                  does too
+ *   FMT_SCAN_UPPER_CLEAN_MASK/VALUE  (item & MASK) == VALUE: at levels 1-2, a clean
+ *                                  leaf, or an item read-and-clear skips anyway
  *   FMT_DIRTY_SETTLED              bits that, all set in an item seen dirty, leave
  *                                  hardware nothing to set in it, so iodirty cleans
  *                                  it with a plain store (0: any dirty item)

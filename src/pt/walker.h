@@ -850,18 +850,64 @@ static int w_rcd_leaf_table(struct w_rcd *r, uint64_t *table, uint64_t cursor)
 #define W_PREFETCH_AHEAD 3
 #endif
 
-/* One pass over a table; generic selects the Linux 6.19 baseline's record
- * rules, otherwise iodirty's. */
+/* The highest level whose tables iodirty scans for items that are not clean
+ * leaves (2 MiB and 1 GiB leaves); ARM and VT-d have no leaves above it. */
+#define W_SCAN_UPPER_MAX_LEVEL 2
+
+/* The first item at or after i whose bit is set in look (bit j: item
+ * first + j, first a multiple of 64), or stop if none is before stop. */
+static inline unsigned int w_next_look(const uint64_t *look, unsigned int first, unsigned int i,
+				       unsigned int stop)
+{
+	while (i < stop) {
+		uint64_t word = look[(i - first) / 64] >> ((i - first) % 64);
+
+		if (word)
+			return i + (unsigned int)__builtin_ctzll(word);
+		i = first + ((i - first) / 64 + 1) * 64;
+	}
+	return stop;
+}
+
+/*
+ * One pass over a table; generic selects the Linux 6.19 baseline's record
+ * rules, otherwise iodirty's.  iodirty scans a full (non-top) table of
+ * levels 1 to W_SCAN_UPPER_MAX_LEVEL first and visits only items that are
+ * not clean leaves: tables, dirty or odd leaves, holes.  An item skipped
+ * as clean is a clean leaf, or in formats where holes are not errors an
+ * item the walk would skip anyway.
+ */
 static inline int w_rcd_table(struct w_rcd *r, uint64_t *table, unsigned int level,
 			      uint64_t cursor, const bool generic)
 {
+	static const struct pt_scan_key upper_key = {
+		/* no item counts as dirty; every item not a clean leaf is a
+		 * "hole" to the scan, an item to look at */
+		.dirty_mask = 0,
+		.dirty_value = 1,
+		.hole_mask = FMT_SCAN_UPPER_CLEAN_MASK,
+		.hole_value = FMT_SCAN_UPPER_CLEAN_VALUE,
+		.whole_mask = 0,
+		.whole_value = 1,
+	};
 	struct idt_pt *pt = r->pt;
 	unsigned int index = w_index(pt, cursor, level, r->top_level);
 	unsigned int end = w_end_index(pt, cursor, r->last, level, r->top_level);
+	bool sparse = !generic && level >= 1 && level <= W_SCAN_UPPER_MAX_LEVEL &&
+		      level < r->top_level;
+	uint64_t look[(1u << PT_ITEM_BITS) / 64] = { 0 };
+	unsigned int first = index & ~63u;
 
 	if (level == 0 && !generic)
 		return w_rcd_leaf_table(r, table, cursor);
-	for (; index <= end; index++) {
+	if (sparse) {
+		unsigned int stop = (end | 7u) + 1;
+
+		r->scan(&table[first], stop - first, &table[first], &upper_key, NULL, look);
+		index = w_next_look(look, first, index, end + 1);
+	}
+	for (; index <= end; index = sparse ? w_next_look(look, first, index + 1, end + 1)
+					   : index + 1) {
 		uint64_t item = pt_load(&table[index]);
 		uint64_t start = w_item_start(pt, cursor, level, r->top_level, index);
 		int ret;

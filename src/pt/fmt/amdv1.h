@@ -45,6 +45,9 @@
 #define FMT_NATURAL_MASK (AMDV1_PR | AMDV1_NL_MASK)
 #define FMT_NATURAL_VALUE AMDV1_PR
 #define FMT_D_BIT AMDV1_D
+/* At levels 1-2, a clean natural leaf or one the walk skips as malformed. */
+#define FMT_SCAN_UPPER_CLEAN_MASK (AMDV1_PR | AMDV1_NL_MASK | AMDV1_D)
+#define FMT_SCAN_UPPER_CLEAN_VALUE AMDV1_PR
 #include "pt/fmt/dirty_bit.h"
 
 static inline int fmt_configure(struct idt_pt *pt, const struct idt_pt_config *config)

@@ -154,6 +154,10 @@ static inline int fmt_leaf_prot(uint64_t item)
 #define FMT_SCAN_WHOLE_VALUE (FMT_SCAN_DIRTY_VALUE | ARM_TYPE_PAGE_OR_TABLE | FMT_DIRTY_SETTLED)
 #define FMT_SCAN_CLEAN_CLEAR 0ull
 #define FMT_SCAN_CLEAN_SET ARM_AP2
+/* At levels 1-2 (ARM 2 and 1), a block that is not dirty: read-only or
+ * writable-clean.  Holes are errors for ARM, so they are looked at. */
+#define FMT_SCAN_UPPER_CLEAN_MASK (ARM_TYPE_MASK | ARM_AP2)
+#define FMT_SCAN_UPPER_CLEAN_VALUE (ARM_TYPE_BLOCK | ARM_AP2)
 
 static inline bool fmt_is_dirty(uint64_t item)
 {

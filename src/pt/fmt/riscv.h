@@ -44,6 +44,9 @@
 #define FMT_NATURAL_MASK (RISCV_V | RISCV_R | RISCV_N | RISCV_RESERVED | RISCV_PBMT)
 #define FMT_NATURAL_VALUE (RISCV_V | RISCV_R)
 #define FMT_D_BIT RISCV_D
+/* At levels 1-2, a clean readable superpage, or one the walk skips as malformed. */
+#define FMT_SCAN_UPPER_CLEAN_MASK (RISCV_V | RISCV_R | RISCV_D)
+#define FMT_SCAN_UPPER_CLEAN_VALUE (RISCV_V | RISCV_R)
 #include "pt/fmt/dirty_bit.h"
 
 static inline int fmt_configure(struct idt_pt *pt, const struct idt_pt_config *config)

@@ -33,6 +33,9 @@
 #define FMT_NATURAL_MASK VTDSS_W
 #define FMT_NATURAL_VALUE VTDSS_W
 #define FMT_D_BIT VTDSS_D
+/* At levels 1-2, a clean readable superpage (PS). */
+#define FMT_SCAN_UPPER_CLEAN_MASK (VTDSS_R | VTDSS_PS | VTDSS_D)
+#define FMT_SCAN_UPPER_CLEAN_VALUE (VTDSS_R | VTDSS_PS)
 #include "pt/fmt/dirty_bit.h"
 
 static inline int fmt_configure(struct idt_pt *pt, const struct idt_pt_config *config)
